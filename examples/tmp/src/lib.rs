@@ -1,0 +1,60 @@
+//! tmp: writes and reads /tmp, reports what a previous invocation left there, how much it could
+//! write, and which other paths it could see.
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::fs;
+use std::io::Write;
+
+const MARKER: &str = "/tmp/lambkin-tmp-example.txt";
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct Event {
+    /// Text to leave in /tmp for the next invocation.
+    pub leave: Option<String>,
+    /// Bytes to try writing to /tmp/fill.bin, 64 KiB at a time.
+    pub fill_bytes: Option<u64>,
+    /// Paths to try to list or read.
+    pub probe: Vec<String>,
+}
+
+#[lambkin::handler]
+pub fn tmp(event: Event, _ctx: &lambkin::Context) -> Result<Value, lambkin::Error> {
+    let previous = fs::read_to_string(MARKER).ok();
+    if let Some(text) = &event.leave {
+        fs::write(MARKER, text)?;
+    }
+    let fill = event.fill_bytes.map(fill);
+    let probes: Vec<Value> = event.probe.iter().map(|p| probe(p)).collect();
+    Ok(json!({ "previous": previous, "fill": fill, "probes": probes }))
+}
+
+fn fill(target: u64) -> Value {
+    let chunk = vec![7u8; 64 * 1024];
+    let mut written: u64 = 0;
+    let result = (|| -> std::io::Result<()> {
+        let mut file = fs::File::create("/tmp/fill.bin")?;
+        while written < target {
+            let n = chunk.len().min((target - written) as usize);
+            file.write_all(&chunk[..n])?;
+            written += n as u64;
+        }
+        file.flush()
+    })();
+    json!({
+        "written": written,
+        "error": result.err().map(|e| e.to_string()),
+    })
+}
+
+fn probe(path: &str) -> Value {
+    let listed = fs::read_dir(path).map(|d| d.count());
+    let read = fs::read(path).map(|b| b.len());
+    json!({
+        "path": path,
+        "entries": listed.as_ref().ok(),
+        "bytes": read.as_ref().ok(),
+        "error": listed.err().map(|e| e.to_string()),
+    })
+}

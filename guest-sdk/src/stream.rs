@@ -1,0 +1,56 @@
+//! Response streaming: chunks written here reach the client as they are written.
+//!
+//! On wasm each write goes to the host's `stream-write`; natively (unit tests) chunks are kept in a
+//! thread-local buffer that [`ResponseStream::take_written`] returns.
+
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set when the current invocation streamed anything: its `null` return value is then not sent.
+static STREAMED: AtomicBool = AtomicBool::new(false);
+
+/// The writer behind [`stream`]. Implements [`std::io::Write`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ResponseStream;
+
+/// The current invocation's response stream.
+pub fn stream() -> ResponseStream {
+    ResponseStream
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+thread_local! {
+    static WRITTEN: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl ResponseStream {
+    /// Sends one chunk to the client.
+    pub fn send(&self, chunk: &[u8]) {
+        STREAMED.store(true, Ordering::Relaxed);
+        #[cfg(target_arch = "wasm32")]
+        crate::bindings::lambkin::function::runtime::stream_write(chunk);
+        #[cfg(not(target_arch = "wasm32"))]
+        WRITTEN.with(|w| w.borrow_mut().extend_from_slice(chunk));
+    }
+
+    /// Natively, what this thread has streamed so far (and forgets it).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn take_written() -> Vec<u8> {
+        WRITTEN.with(|w| std::mem::take(&mut *w.borrow_mut()))
+    }
+}
+
+impl io::Write for ResponseStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.send(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Resets the "has streamed" mark at the start of an invocation; returns whether it was set.
+pub(crate) fn take_streamed() -> bool {
+    STREAMED.swap(false, Ordering::Relaxed)
+}
