@@ -1,0 +1,18 @@
+//! # lambkin-host
+//!
+//! A self-hosted serverless platform that speaks the AWS Lambda API and runs every function as a
+//! WebAssembly component in a wasmtime sandbox.
+//!
+//! # Layout
+//! - [`config`]: the command line and its `LAMBKIN_*` environment variables.
+//! - [`sandbox`]: engine, compile cache, execution environments and Lambda's limits
+//!   (memory, timeout, `/tmp` size), guest logs in Lambda's format.
+//! - [`local`]: `lambkin invoke`, one function run once in a fresh environment.
+//! - [`server`]: `lambkin serve`, the HTTP front door: [`server::app`] and [`server::run`].
+//! - [`api`]: the AWS wire format shared by every route (errors).
+
+pub mod api;
+pub mod config;
+pub mod local;
+pub mod sandbox;
+pub mod server;

@@ -1,1 +1,58 @@
-fn main(){}
+//! The `lambkin` binary: parses flags and hands over to the library.
+
+use anyhow::Context;
+use clap::Parser;
+use lambkin_host::config::{Cli, Command};
+use lambkin_host::sandbox::{Sandbox, SandboxConfig};
+use lambkin_host::server::{self, AppState};
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("LAMBKIN_LOG").unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match Cli::parse().command {
+        Command::Invoke(args) => lambkin_host::local::run(args).await,
+        Command::Serve(args) => serve(args).await.map(|()| ExitCode::SUCCESS),
+    };
+    result.unwrap_or_else(|e| {
+        eprintln!("error: {e:#}");
+        ExitCode::from(2)
+    })
+}
+
+async fn serve(args: lambkin_host::config::ServeArgs) -> anyhow::Result<()> {
+    let sandbox = Sandbox::new(SandboxConfig {
+        compile_cache_dir: Some(args.common.data_dir.join("compiled")),
+        environments_dir: None,
+    })?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
+    tracing::info!(address = %listener.local_addr()?, pooling = sandbox.uses_pooling_allocator(), "lambkin serving");
+    server::run(listener, AppState { sandbox }, shutdown_signal()).await?;
+    tracing::info!("lambkin stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {},
+        _ = terminate => {},
+    }
+}

@@ -1,0 +1,50 @@
+//! Errors in the AWS wire format: the status code of the service model, `x-amzn-ErrorType`,
+//! `x-amzn-RequestId`, and a body `{"Type":"User","Message":"..."}`.
+
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    InvalidParameterValue(String),
+    #[error("{0}")]
+    ResourceNotFound(String),
+    #[error("{0}")]
+    UnknownOperation(String),
+    #[error("{0}")]
+    Service(String),
+}
+
+impl ApiError {
+    /// The error code (`x-amzn-ErrorType`) and HTTP status of the service model.
+    pub fn code_and_status(&self) -> (&'static str, StatusCode) {
+        match self {
+            ApiError::InvalidParameterValue(_) => ("InvalidParameterValueException", StatusCode::BAD_REQUEST),
+            ApiError::ResourceNotFound(_) => ("ResourceNotFoundException", StatusCode::NOT_FOUND),
+            ApiError::UnknownOperation(_) => ("UnknownOperationException", StatusCode::NOT_FOUND),
+            ApiError::Service(_) => ("ServiceException", StatusCode::INTERNAL_SERVER_ERROR),
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            ApiError::Service(_) => "Service",
+            _ => "User",
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (code, status) = self.code_and_status();
+        let body = serde_json::json!({ "Type": self.kind(), "Message": self.to_string() });
+        let mut response = (status, axum::Json(body)).into_response();
+        let headers = response.headers_mut();
+        headers.insert("x-amzn-ErrorType", HeaderValue::from_static(code));
+        if let Ok(id) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
+            headers.insert("x-amzn-RequestId", id);
+        }
+        response
+    }
+}

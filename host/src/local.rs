@@ -1,0 +1,96 @@
+//! `lambkin invoke`: run a function once in a fresh environment. The response goes to stdout,
+//! the log to stderr; the exit status is 1 on a function error.
+
+use anyhow::{Context as _, bail};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::InvokeArgs;
+use crate::sandbox::{ExecutionEnvironment, FunctionSpec, InvokeRequest, Sandbox, SandboxConfig, validate_environment};
+
+pub async fn run(args: InvokeArgs) -> anyhow::Result<ExitCode> {
+    let wasm = std::fs::read(&args.wasm).with_context(|| format!("reading {}", args.wasm.display()))?;
+    let payload = read_payload(&args.payload)?;
+    let environment = parse_env(&args.env)?;
+    validate_environment(&environment).map_err(anyhow::Error::msg)?;
+
+    let sandbox = Sandbox::new(SandboxConfig {
+        compile_cache_dir: Some(args.common.data_dir.join("compiled")),
+        environments_dir: None,
+    })?;
+    let name = function_name(&args);
+    let mut spec = FunctionSpec::new(&name, &args.common.region, &args.common.account_id);
+    spec.memory_mb = args.memory;
+    spec.timeout = Duration::from_secs(args.timeout);
+    spec.ephemeral_storage_mb = args.tmp_size;
+    spec.environment = environment;
+
+    let code = sandbox
+        .load(&wasm)
+        .with_context(|| format!("{} cannot be run", args.wasm.display()))?;
+    let function = sandbox
+        .prepare(&code, spec)
+        .with_context(|| format!("{} cannot be run", args.wasm.display()))?;
+
+    let mut environment = match ExecutionEnvironment::start(&Arc::clone(&function)).await {
+        Ok(env) => env,
+        Err(failure) => {
+            eprint!("{}", failure.log);
+            println!("{}", failure.error.to_json());
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let invocation = environment
+        .invoke(InvokeRequest {
+            payload: payload.into(),
+            ..InvokeRequest::default()
+        })
+        .await;
+    eprint!("{}", invocation.log);
+    let mut stdout = std::io::stdout().lock();
+    match invocation.result {
+        Ok(body) => {
+            stdout.write_all(&body)?;
+            writeln!(stdout)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error) => {
+            writeln!(stdout, "{}", error.to_json())?;
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// The event bytes: inline JSON or `@file`, checked to be JSON as Lambda requires.
+fn read_payload(arg: &str) -> anyhow::Result<Vec<u8>> {
+    let bytes = match arg.strip_prefix('@') {
+        Some(path) => std::fs::read(path).with_context(|| format!("reading payload file {path}"))?,
+        None => arg.as_bytes().to_vec(),
+    };
+    if let Err(e) = serde_json::from_slice::<serde_json::Value>(&bytes) {
+        bail!("the payload is not valid JSON: {e}");
+    }
+    Ok(bytes)
+}
+
+fn parse_env(pairs: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
+    pairs
+        .iter()
+        .map(|pair| match pair.split_once('=') {
+            Some((k, v)) => Ok((k.to_string(), v.to_string())),
+            None => bail!("--env takes KEY=VALUE, got {pair:?}"),
+        })
+        .collect()
+}
+
+/// The function's name: the file's stem (`hello.wasm` → `hello`).
+fn function_name(args: &InvokeArgs) -> String {
+    args.wasm
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "function".to_string())
+}

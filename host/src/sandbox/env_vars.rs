@@ -1,0 +1,122 @@
+//! The environment variables a function sees: its own plus Lambda's reserved ones.
+
+use std::collections::BTreeMap;
+
+use super::FunctionSpec;
+
+/// Keys the runtime sets; a function's configuration may not set them.
+pub const RESERVED_KEYS: &[&str] = &[
+    "_HANDLER",
+    "_X_AMZN_TRACE_ID",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+    "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE",
+    "AWS_LAMBDA_LOG_GROUP_NAME",
+    "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API",
+    "LAMBDA_TASK_ROOT",
+    "LAMBDA_RUNTIME_DIR",
+];
+
+/// Lambda's limit on the total size of a function's variables (keys + values).
+pub const MAX_ENVIRONMENT_BYTES: usize = 4 * 1024;
+
+/// Checks a function's variables as Lambda does: keys start with a letter, are at least two
+/// characters of letters, digits and `_`, are not reserved, and all of it fits in 4 KB.
+pub fn validate_environment(vars: &BTreeMap<String, String>) -> Result<(), String> {
+    for key in vars.keys() {
+        let mut chars = key.chars();
+        let well_formed = key.len() >= 2
+            && chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !well_formed {
+            return Err(format!(
+                "Environment variable key '{key}' is invalid: keys start with a letter and contain only letters, numbers and '_' (at least two characters)"
+            ));
+        }
+        if RESERVED_KEYS.contains(&key.as_str()) {
+            return Err(format!(
+                "Lambda was unable to configure your environment variables because the environment variables you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: {key}"
+            ));
+        }
+    }
+    let size: usize = vars.iter().map(|(k, v)| k.len() + v.len()).sum();
+    if size > MAX_ENVIRONMENT_BYTES {
+        return Err(format!(
+            "Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit. Size: {size} bytes"
+        ));
+    }
+    Ok(())
+}
+
+/// Everything the guest's environment holds: Lambda's defaults, the function's variables (which
+/// may override the unreserved defaults), then the reserved variables (which always win).
+pub fn environment_for(spec: &FunctionSpec, log_stream: &str) -> Vec<(String, String)> {
+    let mut env: BTreeMap<String, String> = [
+        ("LANG", "en_US.UTF-8"),
+        ("TZ", ":UTC"),
+        ("PATH", "/usr/local/bin:/usr/bin/:/bin:/opt/bin"),
+        ("LD_LIBRARY_PATH", "/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    env.extend(spec.environment.clone());
+    let reserved = [
+        ("_HANDLER", spec.handler.clone()),
+        ("AWS_REGION", spec.region.clone()),
+        ("AWS_DEFAULT_REGION", spec.region.clone()),
+        ("AWS_LAMBDA_FUNCTION_NAME", spec.name.clone()),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", spec.memory_mb.to_string()),
+        ("AWS_LAMBDA_FUNCTION_VERSION", spec.version.clone()),
+        ("AWS_LAMBDA_INITIALIZATION_TYPE", spec.initialization_type.clone()),
+        ("AWS_LAMBDA_LOG_GROUP_NAME", log_group(spec)),
+        ("AWS_LAMBDA_LOG_STREAM_NAME", log_stream.to_string()),
+        ("LAMBDA_TASK_ROOT", "/var/task".to_string()),
+        ("LAMBDA_RUNTIME_DIR", "/var/runtime".to_string()),
+    ];
+    env.extend(reserved.into_iter().map(|(k, v)| (k.to_string(), v)));
+    env.into_iter().collect()
+}
+
+pub fn log_group(spec: &FunctionSpec) -> String {
+    format!("/aws/lambda/{}", spec.name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn accepts_ordinary_keys_and_refuses_reserved_malformed_and_oversized() {
+        assert!(validate_environment(&vars(&[("GREETING", "hi"), ("A1_B", "x")])).is_ok());
+        assert!(validate_environment(&vars(&[("AWS_REGION", "x")])).unwrap_err().contains("reserved"));
+        assert!(validate_environment(&vars(&[("1ABC", "x")])).is_err());
+        assert!(validate_environment(&vars(&[("A", "x")])).is_err());
+        assert!(validate_environment(&vars(&[("A-B", "x")])).is_err());
+        let big = "v".repeat(MAX_ENVIRONMENT_BYTES);
+        assert!(validate_environment(&vars(&[("BIG", &big)])).unwrap_err().contains("4KB"));
+    }
+
+    #[test]
+    fn reserved_variables_win_over_the_functions_own() {
+        let mut spec = FunctionSpec::new("f", "eu-west-1", "000000000000");
+        spec.environment = vars(&[("TZ", "Europe/Paris"), ("AWS_REGION", "nowhere")]);
+        let env: BTreeMap<_, _> = environment_for(&spec, "stream").into_iter().collect();
+        assert_eq!(env["TZ"], "Europe/Paris");
+        assert_eq!(env["AWS_REGION"], "eu-west-1");
+        assert_eq!(env["AWS_LAMBDA_FUNCTION_NAME"], "f");
+    }
+}

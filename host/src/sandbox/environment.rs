@@ -1,0 +1,334 @@
+//! An execution environment: one component instance with its Store and its own `/tmp`.
+//! Init runs once when it starts; then it serves invocations one at a time until an unhandled
+//! error (crash, trap, timeout) makes it unusable.
+
+use bytes::Bytes;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::mpsc::UnboundedSender;
+use wasmtime::{Trap, UpdateDeadline};
+use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
+
+use super::types::{Context, FunctionError as WitFunctionError};
+use super::limits::MemoryLimiter;
+use super::logs::{self, LogBuffer, Report};
+use super::tmp_quota::TmpQuota;
+use super::{EnvState, Function, MAX_RESPONSE_BYTES, PreparedFunction, RUNTIME_VERSION, env_vars};
+use std::sync::Arc;
+
+/// Lambda's limit on the Init phase of an on-demand environment.
+pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A function error as the caller sees it: `{"errorType","errorMessage"[,"stackTrace"]}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionError {
+    pub error_type: String,
+    pub error_message: String,
+    pub stack_trace: Vec<String>,
+}
+
+impl FunctionError {
+    fn new(error_type: &str, error_message: String) -> FunctionError {
+        FunctionError {
+            error_type: error_type.to_string(),
+            error_message,
+            stack_trace: Vec::new(),
+        }
+    }
+
+    /// The response body Lambda sends for a function error.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut body = serde_json::json!({
+            "errorType": self.error_type,
+            "errorMessage": self.error_message,
+        });
+        if !self.stack_trace.is_empty() {
+            body["stackTrace"] = serde_json::json!(self.stack_trace);
+        }
+        body
+    }
+}
+
+impl From<WitFunctionError> for FunctionError {
+    fn from(e: WitFunctionError) -> Self {
+        FunctionError {
+            error_type: e.error_type,
+            error_message: e.error_message,
+            stack_trace: e.stack_trace,
+        }
+    }
+}
+
+/// One invocation's request.
+#[derive(Debug, Default)]
+pub struct InvokeRequest {
+    pub payload: Bytes,
+    /// Defaults to a fresh UUID.
+    pub request_id: Option<String>,
+    /// The ARN the caller used; defaults to the function's unqualified ARN.
+    pub invoked_function_arn: Option<String>,
+    /// Decoded `X-Amz-Client-Context` (JSON text).
+    pub client_context: Option<String>,
+    /// `X-Amzn-Trace-Id`; one is made up when absent.
+    pub trace_id: Option<String>,
+    /// For response streaming: where the guest's chunks go as it writes them.
+    pub stream: Option<UnboundedSender<Bytes>>,
+}
+
+/// What an invocation produced.
+#[derive(Debug)]
+pub struct Invocation {
+    pub request_id: String,
+    pub result: Result<Vec<u8>, FunctionError>,
+    /// START, the function's output, END, REPORT (INIT_START and Init's output on a cold start).
+    pub log: String,
+    pub report: Report,
+}
+
+/// Init failed: the environment never serves an invocation.
+#[derive(Debug)]
+pub struct InitFailure {
+    pub error: FunctionError,
+    /// INIT_START, Init's output, INIT_REPORT.
+    pub log: String,
+}
+
+pub struct ExecutionEnvironment {
+    function: Arc<PreparedFunction>,
+    store: wasmtime::Store<EnvState>,
+    bindings: Function,
+    log: LogBuffer,
+    /// The environment's `/tmp` on the host; removed when the environment goes.
+    _tmp: tempfile::TempDir,
+    /// Init's duration and log, reported with the first invocation (a cold start).
+    pending_init: Option<(Duration, String)>,
+    /// False once an unhandled error left the instance in an unknown state.
+    reusable: bool,
+}
+
+impl ExecutionEnvironment {
+    /// Creates the environment and runs Init.
+    pub async fn start(function: &Arc<PreparedFunction>) -> Result<ExecutionEnvironment, InitFailure> {
+        let started = Instant::now();
+        let env = Self::create(function).map_err(|e| InitFailure {
+            log: String::new(),
+            error: FunctionError::new("Runtime.Unknown", format!("could not create the execution environment: {e:#}")),
+        })?;
+        let (mut store, log, tmp) = env;
+        // Init's limit covers instantiation (start functions, data segments) too.
+        arm(&mut store, INIT_TIMEOUT, None);
+        let outcome = match function.pre.instantiate_async(&mut store).await {
+            Ok(bindings) => {
+                let init = tokio::time::timeout(INIT_TIMEOUT + GRACE, bindings.call_init(&mut store)).await;
+                match init {
+                    Ok(Ok(Ok(()))) => Ok(bindings),
+                    Ok(Ok(Err(handled))) => Err(FunctionError::from(handled)),
+                    Ok(Err(trap)) => Err(unhandled(&mut store, &trap, "init", INIT_TIMEOUT)),
+                    Err(_) => Err(timed_out("init", INIT_TIMEOUT)),
+                }
+            }
+            Err(trap) => Err(unhandled(&mut store, &trap, "init", INIT_TIMEOUT)),
+        };
+        let duration = started.elapsed();
+        let init_log = logs::init_log(RUNTIME_VERSION, &log.take());
+        match outcome {
+            Ok(bindings) => Ok(ExecutionEnvironment {
+                function: function.clone(),
+                store,
+                bindings,
+                log,
+                _tmp: tmp,
+                pending_init: Some((duration, init_log)),
+                reusable: true,
+            }),
+            Err(error) => Err(InitFailure {
+                log: init_log + &logs::init_report_line(duration, &error.error_type),
+                error,
+            }),
+        }
+    }
+
+    /// The Store with WASI (only `/tmp`, no sockets), limits and the epoch callback.
+    fn create(function: &PreparedFunction) -> anyhow::Result<(wasmtime::Store<EnvState>, LogBuffer, tempfile::TempDir)> {
+        let spec = &function.spec;
+        let tmp = tempfile::Builder::new()
+            .prefix("env-")
+            .tempdir_in(&function.sandbox.inner.environments_dir)?;
+        let log = LogBuffer::default();
+        let log_stream = log_stream_name(&spec.version);
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.envs(&env_vars::environment_for(spec, &log_stream))
+            .stdout(log.clone())
+            .stderr(log.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .socket_addr_check(|_, _| Box::pin(async { false }))
+            .preopened_dir(tmp.path(), "/tmp", FsPerms::ReadWrite)?;
+        let state = EnvState {
+            wasi: wasi.build(),
+            table: wasmtime::component::ResourceTable::new(),
+            limiter: MemoryLimiter::new(spec.memory_mb),
+            tmp_quota: TmpQuota::new(tmp.path().to_path_buf(), u64::from(spec.ephemeral_storage_mb) << 20),
+            deadline: Instant::now(),
+            timed_out: false,
+            panic_message: None,
+            stream: None,
+        };
+        let mut store = function.new_store(state);
+        store.limiter(|state| &mut state.limiter);
+        store.epoch_deadline_callback(|mut ctx| {
+            let state = ctx.data_mut();
+            if Instant::now() >= state.deadline {
+                state.timed_out = true;
+                return Ok(UpdateDeadline::Interrupt);
+            }
+            // Not due yet: let other tasks on this thread run, then check again next tick.
+            Ok(UpdateDeadline::Yield(1))
+        });
+        Ok((store, log, tmp))
+    }
+
+    /// Whether the environment can serve another invocation.
+    pub fn is_reusable(&self) -> bool {
+        self.reusable
+    }
+
+    /// Runs one invocation (one at a time: `&mut self`).
+    pub async fn invoke(&mut self, request: InvokeRequest) -> Invocation {
+        let spec = &self.function.spec;
+        let timeout = spec.timeout;
+        let request_id = request.request_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let context = Context {
+            request_id: request_id.clone(),
+            deadline_ms: epoch_millis(SystemTime::now() + timeout),
+            invoked_function_arn: request.invoked_function_arn.unwrap_or_else(|| spec.function_arn.clone()),
+            function_name: spec.name.clone(),
+            function_version: spec.version.clone(),
+            memory_limit_mb: spec.memory_mb,
+            log_group_name: env_vars::log_group(spec),
+            log_stream_name: String::new(),
+            client_context: request.client_context,
+            identity: None,
+            trace_id: Some(request.trace_id.unwrap_or_else(new_trace_id)),
+        };
+        let started = Instant::now();
+        arm(&mut self.store, timeout, request.stream);
+        let call = self.bindings.call_handle(&mut self.store, &request.payload, &context);
+        let result = match tokio::time::timeout(timeout + GRACE, call).await {
+            Ok(Ok(Ok(body))) if body.len() > MAX_RESPONSE_BYTES => Err(FunctionError::new(
+                "Function.ResponseSizeTooLarge",
+                format!(
+                    "Response payload size ({} bytes) exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes).",
+                    body.len()
+                ),
+            )),
+            Ok(Ok(Ok(body))) => Ok(body),
+            Ok(Ok(Err(handled))) => Err(FunctionError::from(handled)),
+            Ok(Err(trap)) => {
+                self.reusable = false;
+                Err(unhandled(&mut self.store, &trap, &request_id, timeout))
+            }
+            Err(_) => {
+                self.reusable = false;
+                Err(timed_out(&request_id, timeout))
+            }
+        };
+        let duration = started.elapsed();
+        self.store.data_mut().stream = None;
+        let init = self.pending_init.take();
+        let report = Report {
+            request_id: request_id.clone(),
+            duration,
+            memory_size_mb: spec.memory_mb,
+            max_memory_used_mb: logs::megabytes(self.store.data().limiter.peak_bytes),
+            init_duration: init.as_ref().map(|(d, _)| *d),
+        };
+        let error_line = match &result {
+            Err(e) if !self.reusable => Some(e.error_message.as_str()),
+            _ => None,
+        };
+        let log = logs::invocation_log(
+            init.as_ref().map(|(_, log)| log.as_str()),
+            &spec.version,
+            &self.log.take(),
+            error_line,
+            &report,
+        );
+        Invocation {
+            request_id,
+            result,
+            log,
+            report,
+        }
+    }
+}
+
+/// Extra time past the deadline before the host gives up on a guest blocked in a host call
+/// (a guest running wasm is stopped by the epoch callback at the deadline itself).
+const GRACE: Duration = Duration::from_millis(50);
+
+/// Prepares the Store for a phase that may run for `limit`.
+fn arm(store: &mut wasmtime::Store<EnvState>, limit: Duration, stream: Option<UnboundedSender<Bytes>>) {
+    let state = store.data_mut();
+    state.deadline = Instant::now() + limit;
+    state.timed_out = false;
+    state.panic_message = None;
+    state.stream = stream;
+    store.set_epoch_deadline(1);
+}
+
+/// Names the unhandled error behind a trap, as Lambda would.
+fn unhandled(store: &mut wasmtime::Store<EnvState>, error: &wasmtime::Error, request_id: &str, limit: Duration) -> FunctionError {
+    let state = store.data_mut();
+    if state.timed_out || matches!(error.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
+        return timed_out(request_id, limit);
+    }
+    if state.limiter.refused {
+        state.limiter.refused = false;
+        return FunctionError::new(
+            "Runtime.OutOfMemory",
+            format!(
+                "RequestId: {request_id} Error: Runtime exited with error: memory limit of {} MB exceeded",
+                state.limiter.limit_mb()
+            ),
+        );
+    }
+    let cause = match (state.panic_message.take(), error.downcast_ref::<Trap>()) {
+        (Some(panic), _) => panic,
+        (None, Some(Trap::StackOverflow)) => "stack overflow".to_string(),
+        (None, Some(trap)) => format!("wasm trap: {trap}"),
+        (None, None) => format!("{error:#}"),
+    };
+    FunctionError::new(
+        "Runtime.ExitError",
+        format!("RequestId: {request_id} Error: Runtime exited with error: {cause}"),
+    )
+}
+
+fn timed_out(request_id: &str, limit: Duration) -> FunctionError {
+    FunctionError::new(
+        "Sandbox.Timedout",
+        format!(
+            "RequestId: {request_id} Error: Task timed out after {:.2} seconds",
+            limit.as_secs_f64()
+        ),
+    )
+}
+
+fn epoch_millis(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64
+}
+
+/// An X-Ray trace header, for invocations that did not bring one.
+fn new_trace_id() -> String {
+    let secs = epoch_millis(SystemTime::now()) / 1000;
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    format!("Root=1-{secs:08x}-{};Parent={};Sampled=0", &id[..24], &id[16..32])
+}
+
+/// Lambda's log stream name: `YYYY/MM/DD/[version]<id>`, one per environment.
+fn log_stream_name(version: &str) -> String {
+    let today = time::OffsetDateTime::now_utc();
+    let id = uuid::Uuid::new_v4().simple();
+    format!("{:04}/{:02}/{:02}/[{version}]{id}", today.year(), u8::from(today.month()), today.day())
+}

@@ -1,0 +1,209 @@
+//! The function's log: its stdout and stderr captured per invocation, framed in Lambda's
+//! START / END / REPORT lines.
+
+use bytes::Bytes;
+use std::fmt::Write as _;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::io::AsyncWrite;
+use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
+
+/// Most of a guest's output kept per invocation; the rest is dropped, with a note, so a chatty or
+/// hostile guest cannot make the host hold unbounded memory.
+pub const MAX_LOG_BYTES: usize = 1 << 20;
+
+/// Where the guest's stdout and stderr go: one buffer per execution environment, drained after
+/// each phase (Init, every invocation).
+#[derive(Clone, Default)]
+pub struct LogBuffer {
+    inner: Arc<Mutex<LogState>>,
+}
+
+#[derive(Default)]
+struct LogState {
+    bytes: Vec<u8>,
+    dropped: usize,
+}
+
+impl LogBuffer {
+    fn append(&self, data: &[u8]) {
+        let mut state = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let room = MAX_LOG_BYTES.saturating_sub(state.bytes.len());
+        let kept = room.min(data.len());
+        state.bytes.extend_from_slice(&data[..kept]);
+        state.dropped += data.len() - kept;
+    }
+
+    /// Takes what was written since the last call.
+    pub fn take(&self) -> String {
+        let mut state = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let mut text = String::from_utf8_lossy(&state.bytes).into_owned();
+        if state.dropped > 0 {
+            let _ = writeln!(text, "[lambkin: {} bytes of output dropped]", state.dropped);
+        }
+        state.bytes.clear();
+        state.dropped = 0;
+        text
+    }
+}
+
+impl IsTerminal for LogBuffer {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdoutStream for LogBuffer {
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(self.clone())
+    }
+    fn async_stream(&self) -> Box<dyn AsyncWrite + Send + Sync> {
+        Box::new(self.clone())
+    }
+}
+
+impl OutputStream for LogBuffer {
+    fn write(&mut self, bytes: Bytes) -> Result<(), StreamError> {
+        self.append(&bytes);
+        Ok(())
+    }
+    fn flush(&mut self) -> Result<(), StreamError> {
+        Ok(())
+    }
+    fn check_write(&mut self) -> Result<usize, StreamError> {
+        // Always ready: output past the cap is counted and dropped, never blocks the guest.
+        Ok(64 * 1024)
+    }
+}
+
+#[async_trait::async_trait]
+impl Pollable for LogBuffer {
+    async fn ready(&mut self) {}
+}
+
+impl AsyncWrite for LogBuffer {
+    fn poll_write(self: Pin<&mut Self>, _cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        self.append(buf);
+        Poll::Ready(Ok(buf.len()))
+    }
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// The figures of one REPORT line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    pub request_id: String,
+    pub duration: Duration,
+    pub memory_size_mb: u32,
+    pub max_memory_used_mb: u32,
+    /// Present on a cold start: the Init phase of the environment this invocation started.
+    pub init_duration: Option<Duration>,
+}
+
+impl Report {
+    /// Lambda bills whole milliseconds, Init included for OS-only (`provided`) runtimes.
+    pub fn billed_duration_ms(&self) -> u64 {
+        let total = self.duration + self.init_duration.unwrap_or_default();
+        (total.as_nanos().div_ceil(1_000_000) as u64).max(1)
+    }
+
+    pub fn line(&self) -> String {
+        let mut line = format!(
+            "REPORT RequestId: {}\tDuration: {:.2} ms\tBilled Duration: {} ms\tMemory Size: {} MB\tMax Memory Used: {} MB",
+            self.request_id,
+            millis(self.duration),
+            self.billed_duration_ms(),
+            self.memory_size_mb,
+            self.max_memory_used_mb,
+        );
+        if let Some(init) = self.init_duration {
+            let _ = write!(line, "\tInit Duration: {:.2} ms", millis(init));
+        }
+        line
+    }
+}
+
+/// Assembles one invocation's log in Lambda's order.
+pub fn invocation_log(init_log: Option<&str>, version: &str, output: &str, error_line: Option<&str>, report: &Report) -> String {
+    let mut log = String::with_capacity(output.len() + 256);
+    if let Some(init) = init_log {
+        log.push_str(init);
+    }
+    let _ = writeln!(log, "START RequestId: {} Version: {}", report.request_id, version);
+    push_output(&mut log, output);
+    if let Some(error) = error_line {
+        let _ = writeln!(log, "{error}");
+    }
+    let _ = writeln!(log, "END RequestId: {}", report.request_id);
+    let _ = writeln!(log, "{}", report.line());
+    log
+}
+
+/// The Init phase's part of the log: INIT_START, then whatever Init printed.
+pub fn init_log(runtime_version: &str, output: &str) -> String {
+    let mut log = format!("INIT_START Runtime Version: {runtime_version}\n");
+    push_output(&mut log, output);
+    log
+}
+
+/// INIT_REPORT, written when Init fails (the environment never serves an invocation).
+pub fn init_report_line(duration: Duration, error_type: &str) -> String {
+    format!(
+        "INIT_REPORT Init Duration: {:.2} ms\tPhase: init\tStatus: error\tError Type: {error_type}\n",
+        millis(duration)
+    )
+}
+
+fn push_output(log: &mut String, output: &str) {
+    log.push_str(output);
+    if !output.is_empty() && !output.ends_with('\n') {
+        log.push('\n');
+    }
+}
+
+fn millis(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// Megabytes, rounded up, as REPORT prints memory.
+pub fn megabytes(bytes: usize) -> u32 {
+    bytes.div_ceil(1 << 20) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_line_has_lambdas_fields_and_rounds_billing_up() {
+        let report = Report {
+            request_id: "r-1".into(),
+            duration: Duration::from_micros(1_234),
+            memory_size_mb: 128,
+            max_memory_used_mb: 18,
+            init_duration: Some(Duration::from_micros(520)),
+        };
+        assert_eq!(report.billed_duration_ms(), 2);
+        assert_eq!(
+            report.line(),
+            "REPORT RequestId: r-1\tDuration: 1.23 ms\tBilled Duration: 2 ms\tMemory Size: 128 MB\tMax Memory Used: 18 MB\tInit Duration: 0.52 ms"
+        );
+    }
+
+    #[test]
+    fn log_buffer_caps_output_and_says_so() {
+        let buffer = LogBuffer::default();
+        buffer.append(&vec![b'x'; MAX_LOG_BYTES + 10]);
+        let text = buffer.take();
+        assert!(text.ends_with("[lambkin: 10 bytes of output dropped]\n"));
+        assert_eq!(buffer.take(), "");
+    }
+}
