@@ -48,6 +48,11 @@ impl io::Write for ResponseStream {
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
+    /// One `write!` is one chunk, not one per formatted piece.
+    fn write_fmt(&mut self, args: std::fmt::Arguments<'_>) -> io::Result<()> {
+        self.send(std::fmt::format(args).as_bytes());
+        Ok(())
+    }
 }
 
 /// Resets the "has streamed" mark at the start of an invocation; returns whether it was set.

@@ -13,8 +13,9 @@ const MARKER: &str = "/tmp/lambkin-tmp-example.txt";
 pub struct Event {
     /// Text to leave in /tmp for the next invocation.
     pub leave: Option<String>,
-    /// Bytes to try writing to /tmp/fill.bin, 64 KiB at a time.
+    /// Bytes to try writing to `fill_file` (default fill.bin) in /tmp, 64 KiB at a time.
     pub fill_bytes: Option<u64>,
+    pub fill_file: Option<String>,
     /// Paths to try to list or read.
     pub probe: Vec<String>,
 }
@@ -25,16 +26,17 @@ pub fn tmp(event: Event, _ctx: &lambkin::Context) -> Result<Value, lambkin::Erro
     if let Some(text) = &event.leave {
         fs::write(MARKER, text)?;
     }
-    let fill = event.fill_bytes.map(fill);
+    let fill_path = format!("/tmp/{}", event.fill_file.as_deref().unwrap_or("fill.bin"));
+    let fill = event.fill_bytes.map(|bytes| fill(&fill_path, bytes));
     let probes: Vec<Value> = event.probe.iter().map(|p| probe(p)).collect();
     Ok(json!({ "previous": previous, "fill": fill, "probes": probes }))
 }
 
-fn fill(target: u64) -> Value {
+fn fill(path: &str, target: u64) -> Value {
     let chunk = vec![7u8; 64 * 1024];
     let mut written: u64 = 0;
     let result = (|| -> std::io::Result<()> {
-        let mut file = fs::File::create("/tmp/fill.bin")?;
+        let mut file = fs::File::create(path)?;
         while written < target {
             let n = chunk.len().min((target - written) as usize);
             file.write_all(&chunk[..n])?;

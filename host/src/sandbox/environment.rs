@@ -97,6 +97,8 @@ pub struct ExecutionEnvironment {
     store: wasmtime::Store<EnvState>,
     bindings: Function,
     log: LogBuffer,
+    /// This environment's log stream (`YYYY/MM/DD/[version]id`), also in the guest's environment.
+    log_stream: String,
     /// The environment's `/tmp` on the host; removed when the environment goes.
     _tmp: tempfile::TempDir,
     /// Init's duration and log, reported with the first invocation (a cold start).
@@ -113,7 +115,7 @@ impl ExecutionEnvironment {
             log: String::new(),
             error: FunctionError::new("Runtime.Unknown", format!("could not create the execution environment: {e:#}")),
         })?;
-        let (mut store, log, tmp) = env;
+        let (mut store, log, log_stream, tmp) = env;
         // Init's limit covers instantiation (start functions, data segments) too.
         arm(&mut store, INIT_TIMEOUT, None);
         let outcome = match function.pre.instantiate_async(&mut store).await {
@@ -136,6 +138,7 @@ impl ExecutionEnvironment {
                 store,
                 bindings,
                 log,
+                log_stream,
                 _tmp: tmp,
                 pending_init: Some((duration, init_log)),
                 reusable: true,
@@ -148,7 +151,8 @@ impl ExecutionEnvironment {
     }
 
     /// The Store with WASI (only `/tmp`, no sockets), limits and the epoch callback.
-    fn create(function: &PreparedFunction) -> anyhow::Result<(wasmtime::Store<EnvState>, LogBuffer, tempfile::TempDir)> {
+    #[allow(clippy::type_complexity)]
+    fn create(function: &PreparedFunction) -> anyhow::Result<(wasmtime::Store<EnvState>, LogBuffer, String, tempfile::TempDir)> {
         let spec = &function.spec;
         let tmp = tempfile::Builder::new()
             .prefix("env-")
@@ -185,7 +189,7 @@ impl ExecutionEnvironment {
             // Not due yet: let other tasks on this thread run, then check again next tick.
             Ok(UpdateDeadline::Yield(1))
         });
-        Ok((store, log, tmp))
+        Ok((store, log, log_stream, tmp))
     }
 
     /// Whether the environment can serve another invocation.
@@ -206,7 +210,7 @@ impl ExecutionEnvironment {
             function_version: spec.version.clone(),
             memory_limit_mb: spec.memory_mb,
             log_group_name: env_vars::log_group(spec),
-            log_stream_name: String::new(),
+            log_stream_name: self.log_stream.clone(),
             client_context: request.client_context,
             identity: None,
             trace_id: Some(request.trace_id.unwrap_or_else(new_trace_id)),
@@ -296,7 +300,7 @@ fn unhandled(store: &mut wasmtime::Store<EnvState>, error: &wasmtime::Error, req
     let cause = match (state.panic_message.take(), error.downcast_ref::<Trap>()) {
         (Some(panic), _) => panic,
         (None, Some(Trap::StackOverflow)) => "stack overflow".to_string(),
-        (None, Some(trap)) => format!("wasm trap: {trap}"),
+        (None, Some(trap)) => trap.to_string(),
         (None, None) => format!("{error:#}"),
     };
     FunctionError::new(

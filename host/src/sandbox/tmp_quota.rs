@@ -3,8 +3,11 @@
 //! wasmtime-wasi writes files straight to the host directory, so the cap is enforced where the
 //! guest's writes enter the host: the four `wasi:filesystem` functions that add bytes to a file
 //! (`write`, `write-via-stream`, `append-via-stream`, `set-size`) are shadowed by versions that
-//! reserve the bytes first. A write past the cap fails inside the guest with `insufficient-space`
-//! (ENOSPC); the host and the other environments are unaffected.
+//! reserve the bytes first. A write past the cap fails inside the guest and the host and the other
+//! environments are unaffected. The guest sees ENOSPC ("No space left on device") from `pwrite`,
+//! `ftruncate` and from the first write to a file once `/tmp` is full; a write that crosses the cap
+//! through an already open stream fails with EIO, because wasi-libc reports every failed stream
+//! write as EIO whatever the host says.
 
 use bytes::Bytes;
 use std::path::{Path, PathBuf};
@@ -44,6 +47,16 @@ impl TmpQuota {
                 used: Mutex::new(0),
             }),
         }
+    }
+
+    /// Whether another byte would fit.
+    pub fn has_room(&self) -> bool {
+        let q = &self.inner;
+        let mut used = q.used.lock().unwrap_or_else(|p| p.into_inner());
+        if *used >= q.limit {
+            *used = directory_size(&q.dir);
+        }
+        *used < q.limit
     }
 
     /// Counts `bytes` as written if they fit under the cap.
@@ -162,6 +175,10 @@ pub fn add_to_linker(linker: &mut Linker<EnvState>) -> wasmtime::Result<()> {
 
 fn wrap_stream(state: &mut EnvState, stream: FsResult<Resource<DynOutputStream>>) -> WitResult<Resource<DynOutputStream>> {
     match stream {
+        Ok(handle) if !state.tmp_quota.has_room() => {
+            state.table.delete(handle)?;
+            Ok((Err(ErrorCode::InsufficientSpace),))
+        }
         Ok(handle) => {
             let inner = state.table.delete(handle)?;
             let wrapped: DynOutputStream = Box::new(QuotaStream {

@@ -1,0 +1,41 @@
+//! Shared by the integration tests and benchmarks: the example functions, built to wasm once.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// The repository root (the parent of `host/`).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("host/ has a parent")
+        .to_path_buf()
+}
+
+/// The path of `examples/<name>`'s component, building the examples workspace on first use.
+pub fn example_wasm(name: &str) -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    let dir = BUILT.get_or_init(|| {
+        let root = repo_root();
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+        let status = Command::new(cargo)
+            .current_dir(&root)
+            .args(["build", "--release", "--target", "wasm32-wasip2", "--manifest-path"])
+            .arg(root.join("examples/Cargo.toml"))
+            .arg("--target-dir")
+            .arg(root.join("examples/target"))
+            .status()
+            .expect("running cargo to build the examples");
+        assert!(status.success(), "building examples/ to wasm32-wasip2 failed");
+        root.join("examples/target/wasm32-wasip2/release")
+    });
+    dir.join(format!("{}.wasm", name.replace('-', "_")))
+}
+
+/// The bytes of an example's component.
+pub fn example_bytes(name: &str) -> Vec<u8> {
+    let path = example_wasm(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}
