@@ -11,6 +11,7 @@ use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 use super::types::{Context, FunctionError as WitFunctionError};
 use super::limits::MemoryLimiter;
 use super::logs::{self, LogBuffer, Report};
+use super::tmp_dirs::TmpDir;
 use super::tmp_quota::TmpQuota;
 use super::{EnvState, Function, MAX_RESPONSE_BYTES, PreparedFunction, RUNTIME_VERSION, env_vars};
 use std::sync::Arc;
@@ -100,7 +101,7 @@ pub struct ExecutionEnvironment {
     /// This environment's log stream (`YYYY/MM/DD/[version]id`), also in the guest's environment.
     log_stream: String,
     /// The environment's `/tmp` on the host; removed when the environment goes.
-    _tmp: tempfile::TempDir,
+    _tmp: TmpDir,
     /// Init's duration and log, reported with the first invocation (a cold start).
     pending_init: Option<(Duration, String)>,
     /// False once an unhandled error left the instance in an unknown state.
@@ -152,11 +153,9 @@ impl ExecutionEnvironment {
 
     /// The Store with WASI (only `/tmp`, no sockets), limits and the epoch callback.
     #[allow(clippy::type_complexity)]
-    fn create(function: &PreparedFunction) -> anyhow::Result<(wasmtime::Store<EnvState>, LogBuffer, String, tempfile::TempDir)> {
+    fn create(function: &PreparedFunction) -> anyhow::Result<(wasmtime::Store<EnvState>, LogBuffer, String, TmpDir)> {
         let spec = &function.spec;
-        let tmp = tempfile::Builder::new()
-            .prefix("env-")
-            .tempdir_in(&function.sandbox.inner.environments_dir)?;
+        let tmp = function.sandbox.inner.tmp_dirs.take()?;
         let log = LogBuffer::default();
         let log_stream = log_stream_name(&spec.version);
         let mut wasi = WasiCtxBuilder::new();

@@ -12,6 +12,7 @@ mod env_vars;
 mod environment;
 mod limits;
 pub mod logs;
+mod tmp_dirs;
 mod tmp_quota;
 
 use std::collections::BTreeMap;
@@ -128,7 +129,8 @@ struct SandboxInner {
     engine: Engine,
     linker: Linker<EnvState>,
     cache: Option<compile::CompileCache>,
-    environments_dir: PathBuf,
+    /// The environments' `/tmp` directories.
+    tmp_dirs: tmp_dirs::TmpDirPool,
     /// Keeps the default environments directory alive (and removes it with the sandbox).
     _owned_environments_dir: Option<tempfile::TempDir>,
     pooling: bool,
@@ -144,10 +146,7 @@ impl Sandbox {
             .as_deref()
             .map(|dir| compile::CompileCache::new(dir, &engine));
         let (environments_dir, owned) = match config.environments_dir {
-            Some(dir) => {
-                std::fs::create_dir_all(&dir)?;
-                (dir, None)
-            }
+            Some(dir) => (dir, None),
             None => {
                 let dir = tempfile::Builder::new().prefix("lambkin-environments-").tempdir()?;
                 (dir.path().to_path_buf(), Some(dir))
@@ -159,7 +158,7 @@ impl Sandbox {
                 engine,
                 linker,
                 cache,
-                environments_dir,
+                tmp_dirs: tmp_dirs::TmpDirPool::new(environments_dir)?,
                 _owned_environments_dir: owned,
                 pooling,
                 _ticker: ticker,

@@ -1,0 +1,193 @@
+//! The real `lambkin` binary: `invoke` on example components, and `serve` over HTTP.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+
+fn lambkin() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lambkin"));
+    // Each test binary's compile cache lives in cargo's scratch directory, not in the repo.
+    cmd.env("LAMBKIN_DATA_DIR", std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-data"));
+    cmd.env_remove("LAMBKIN_LOG");
+    cmd
+}
+
+fn invoke(example: &str, args: &[&str]) -> Output {
+    lambkin()
+        .arg("invoke")
+        .arg(support::example_wasm(example))
+        .args(args)
+        .output()
+        .expect("running lambkin invoke")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn invoke_prints_the_response_on_stdout_and_the_log_on_stderr() {
+    let out = invoke("hello", &["--payload", r#"{"name":"CLI"}"#]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "{\"message\":\"Hello, CLI!\"}\n");
+    let log = text(&out.stderr);
+    assert!(log.contains("START RequestId: ") && log.contains("END RequestId: "), "{log}");
+    assert!(log.contains("REPORT RequestId: ") && log.contains("Init Duration: "), "{log}");
+}
+
+#[test]
+fn invoke_reads_the_payload_from_a_file_and_applies_limits_and_env() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let payload = dir.path().join("event.json");
+    std::fs::write(&payload, r#"{"from":"file"}"#).expect("write payload");
+    let arg = format!("@{}", payload.display());
+    let out = invoke("echo", &["--payload", &arg, "--memory", "256", "--timeout", "9", "--env", "MODE=test"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let body: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(body["event"]["from"], "file");
+    assert_eq!(body["environment"]["MODE"], "test");
+    assert_eq!(body["environment"]["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"], "256");
+    assert_eq!(body["context"]["functionName"], "echo");
+    assert!(text(&out.stderr).contains("Memory Size: 256 MB"));
+}
+
+#[test]
+fn invoke_exits_non_zero_on_a_function_error() {
+    let out = invoke("fail", &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let body: serde_json::Value = serde_json::from_slice(&out.stdout).expect("error JSON on stdout");
+    assert_eq!(body["errorType"], "InvalidInputError");
+
+    let out = invoke("spin", &["--timeout", "1"]);
+    assert_eq!(out.status.code(), Some(1));
+    let body: serde_json::Value = serde_json::from_slice(&out.stdout).expect("error JSON on stdout");
+    assert_eq!(body["errorType"], "Sandbox.Timedout");
+}
+
+#[test]
+fn invoke_refuses_bad_input_clearly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bogus = dir.path().join("bogus.wasm");
+    std::fs::write(&bogus, b"this is not wasm").expect("write");
+    let out = lambkin().arg("invoke").arg(&bogus).output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("bogus.wasm cannot be run") && err.contains("not a WebAssembly binary"), "{err}");
+
+    let out = invoke("hello", &["--payload", "{not json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("the payload is not valid JSON"));
+
+    let out = invoke("hello", &["--env", "AWS_REGION=mars"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("reserved keys"), "{}", text(&out.stderr));
+
+    let out = invoke("hello", &["--memory", "64"]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("--memory"));
+
+    let out = lambkin().args(["invoke", "/nonexistent/fn.wasm"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("reading /nonexistent/fn.wasm"));
+}
+
+#[test]
+fn invoke_compiles_once_and_then_runs_from_the_compile_cache() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let run = || {
+        let out = lambkin()
+            .env("LAMBKIN_DATA_DIR", data.path())
+            .arg("invoke")
+            .arg(support::example_wasm("hello"))
+            .output()
+            .expect("run");
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    };
+    run();
+    let artifacts: Vec<_> = walk(&data.path().join("compiled"));
+    assert_eq!(artifacts.len(), 1, "one compiled artifact: {artifacts:?}");
+    let artifact = &artifacts[0];
+    let sha = lambkin_host::sandbox::code_sha256(&support::example_bytes("hello"));
+    assert!(artifact.ends_with(format!("{sha}.cwasm")), "keyed by code hash: {artifact:?}");
+    let written = std::fs::metadata(artifact).and_then(|m| m.modified()).expect("mtime");
+
+    run();
+    assert_eq!(walk(&data.path().join("compiled")), artifacts, "nothing compiled again");
+    let reused = std::fs::metadata(artifact).and_then(|m| m.modified()).expect("mtime");
+    assert_eq!(written, reused, "the artifact was read, not rewritten");
+}
+
+/// Every file under `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files.sort();
+    files
+}
+
+/// A port nobody listens on right now.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+fn http_get(port: u16, path: &str) -> Option<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    Some(response)
+}
+
+#[test]
+fn serve_answers_in_the_aws_format_and_stops_on_sigterm() {
+    let port = free_port();
+    let data = tempfile::tempdir().expect("tempdir");
+    let mut server = lambkin()
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("LAMBKIN_DATA_DIR", data.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn lambkin serve");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let health = loop {
+        if let Some(response) = http_get(port, "/health") {
+            break response;
+        }
+        assert!(Instant::now() < deadline, "lambkin serve did not come up");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    assert!(health.contains("\"status\":\"ok\""), "{health}");
+
+    let unknown = http_get(port, "/2015-03-31/functions/nope/nothing").expect("response");
+    assert!(unknown.starts_with("HTTP/1.1 404"), "{unknown}");
+    let lower = unknown.to_ascii_lowercase();
+    assert!(lower.contains("x-amzn-errortype: unknownoperationexception"), "{unknown}");
+    assert!(lower.contains("x-amzn-requestid: "), "{unknown}");
+    assert!(unknown.contains("\"Type\":\"User\"") && unknown.contains("\"Message\":"), "{unknown}");
+
+    let pid = server.id().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = server.try_wait().expect("wait") {
+            assert!(status.success(), "graceful shutdown exits 0, got {status}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "lambkin serve ignored SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
