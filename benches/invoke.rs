@@ -31,7 +31,9 @@ fn invocation(c: &mut Criterion) {
         environments_dir: None,
     })
     .expect("sandbox");
-    let code = sandbox.load(&support::example_bytes("hello")).expect("hello compiles");
+    let code = sandbox
+        .load(&support::example_bytes("hello"))
+        .expect("hello compiles");
     let hello = sandbox
         .prepare(&code, FunctionSpec::new("hello", "us-east-1", "000000000000"))
         .expect("hello links");

@@ -7,11 +7,13 @@ use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-
 fn lambkin() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_lambkin"));
     // Each test binary's compile cache lives in cargo's scratch directory, not in the repo.
-    cmd.env("LAMBKIN_DATA_DIR", std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-data"));
+    cmd.env(
+        "LAMBKIN_DATA_DIR",
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-data"),
+    );
     cmd.env_remove("LAMBKIN_LOG");
     cmd
 }
@@ -35,8 +37,14 @@ fn invoke_prints_the_response_on_stdout_and_the_log_on_stderr() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "{\"message\":\"Hello, CLI!\"}\n");
     let log = text(&out.stderr);
-    assert!(log.contains("START RequestId: ") && log.contains("END RequestId: "), "{log}");
-    assert!(log.contains("REPORT RequestId: ") && log.contains("Init Duration: "), "{log}");
+    assert!(
+        log.contains("START RequestId: ") && log.contains("END RequestId: "),
+        "{log}"
+    );
+    assert!(
+        log.contains("REPORT RequestId: ") && log.contains("Init Duration: "),
+        "{log}"
+    );
 }
 
 #[test]
@@ -45,7 +53,19 @@ fn invoke_reads_the_payload_from_a_file_and_applies_limits_and_env() {
     let payload = dir.path().join("event.json");
     std::fs::write(&payload, r#"{"from":"file"}"#).expect("write payload");
     let arg = format!("@{}", payload.display());
-    let out = invoke("echo", &["--payload", &arg, "--memory", "256", "--timeout", "9", "--env", "MODE=test"]);
+    let out = invoke(
+        "echo",
+        &[
+            "--payload",
+            &arg,
+            "--memory",
+            "256",
+            "--timeout",
+            "9",
+            "--env",
+            "MODE=test",
+        ],
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let body: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
     assert_eq!(body["event"]["from"], "file");
@@ -76,7 +96,10 @@ fn invoke_refuses_bad_input_clearly() {
     let out = lambkin().arg("invoke").arg(&bogus).output().expect("run");
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
-    assert!(err.contains("bogus.wasm cannot be run") && err.contains("not a WebAssembly binary"), "{err}");
+    assert!(
+        err.contains("bogus.wasm cannot be run") && err.contains("not a WebAssembly binary"),
+        "{err}"
+    );
 
     let out = invoke("hello", &["--payload", "{not json"]);
     assert_eq!(out.status.code(), Some(2));
@@ -84,13 +107,20 @@ fn invoke_refuses_bad_input_clearly() {
 
     let out = invoke("hello", &["--env", "AWS_REGION=mars"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("reserved keys"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("reserved keys"),
+        "{}",
+        text(&out.stderr)
+    );
 
     let out = invoke("hello", &["--memory", "64"]);
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("--memory"));
 
-    let out = lambkin().args(["invoke", "/nonexistent/fn.wasm"]).output().expect("run");
+    let out = lambkin()
+        .args(["invoke", "/nonexistent/fn.wasm"])
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("reading /nonexistent/fn.wasm"));
 }
@@ -112,12 +142,23 @@ fn invoke_compiles_once_and_then_runs_from_the_compile_cache() {
     assert_eq!(artifacts.len(), 1, "one compiled artifact: {artifacts:?}");
     let artifact = &artifacts[0];
     let sha = lambkin_host::sandbox::code_sha256(&support::example_bytes("hello"));
-    assert!(artifact.ends_with(format!("{sha}.cwasm")), "keyed by code hash: {artifact:?}");
-    let written = std::fs::metadata(artifact).and_then(|m| m.modified()).expect("mtime");
+    assert!(
+        artifact.ends_with(format!("{sha}.cwasm")),
+        "keyed by code hash: {artifact:?}"
+    );
+    let written = std::fs::metadata(artifact)
+        .and_then(|m| m.modified())
+        .expect("mtime");
 
     run();
-    assert_eq!(walk(&data.path().join("compiled")), artifacts, "nothing compiled again");
-    let reused = std::fs::metadata(artifact).and_then(|m| m.modified()).expect("mtime");
+    assert_eq!(
+        walk(&data.path().join("compiled")),
+        artifacts,
+        "nothing compiled again"
+    );
+    let reused = std::fs::metadata(artifact)
+        .and_then(|m| m.modified())
+        .expect("mtime");
     assert_eq!(written, reused, "the artifact was read, not rewritten");
 }
 
@@ -138,12 +179,20 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 
 /// A port nobody listens on right now.
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 fn http_get(port: u16, path: &str) -> Option<String> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
     Some(response)
@@ -174,9 +223,15 @@ fn serve_answers_in_the_aws_format_and_stops_on_sigterm() {
     let unknown = http_get(port, "/2015-03-31/functions/nope/nothing").expect("response");
     assert!(unknown.starts_with("HTTP/1.1 404"), "{unknown}");
     let lower = unknown.to_ascii_lowercase();
-    assert!(lower.contains("x-amzn-errortype: unknownoperationexception"), "{unknown}");
+    assert!(
+        lower.contains("x-amzn-errortype: unknownoperationexception"),
+        "{unknown}"
+    );
     assert!(lower.contains("x-amzn-requestid: "), "{unknown}");
-    assert!(unknown.contains("\"Type\":\"User\"") && unknown.contains("\"Message\":"), "{unknown}");
+    assert!(
+        unknown.contains("\"Type\":\"User\"") && unknown.contains("\"Message\":"),
+        "{unknown}"
+    );
 
     let pid = server.id().to_string();
     let killed = Command::new("kill").args(["-TERM", &pid]).status().expect("kill");

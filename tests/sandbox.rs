@@ -3,7 +3,8 @@
 mod support;
 
 use lambkin_host::sandbox::{
-    ExecutionEnvironment, FunctionSpec, Invocation, InvokeRequest, PreparedFunction, Sandbox, SandboxConfig, SandboxError,
+    ExecutionEnvironment, FunctionSpec, Invocation, InvokeRequest, PreparedFunction, Sandbox, SandboxConfig,
+    SandboxError,
 };
 use serde_json::{Value, json};
 use std::sync::{Arc, OnceLock};
@@ -22,7 +23,9 @@ fn sandbox() -> &'static Sandbox {
 }
 
 fn function(example: &str, configure: impl FnOnce(&mut FunctionSpec)) -> Arc<PreparedFunction> {
-    let code = sandbox().load(&support::example_bytes(example)).expect("example compiles");
+    let code = sandbox()
+        .load(&support::example_bytes(example))
+        .expect("example compiles");
     let mut spec = FunctionSpec::new(example, "eu-west-1", "123456789012");
     configure(&mut spec);
     sandbox().prepare(&code, spec).expect("example links")
@@ -58,13 +61,29 @@ async fn hello_round_trips_and_logs_in_lambdas_format() {
     let first = invoke(&mut env, json!({"name": "Ada"})).await;
     assert_eq!(body(&first), json!({"message": "Hello, Ada!"}));
     let id = &first.request_id;
-    assert!(first.log.starts_with("INIT_START Runtime Version: lambkin:"), "{}", first.log);
-    assert!(first.log.contains(&format!("START RequestId: {id} Version: $LATEST\n")));
+    assert!(
+        first.log.starts_with("INIT_START Runtime Version: lambkin:"),
+        "{}",
+        first.log
+    );
+    assert!(
+        first
+            .log
+            .contains(&format!("START RequestId: {id} Version: $LATEST\n"))
+    );
     assert!(first.log.contains(&format!("END RequestId: {id}\n")));
     let report = first.log.lines().last().expect("a REPORT line");
-    assert!(report.starts_with(&format!("REPORT RequestId: {id}\tDuration: ")), "{report}");
-    assert!(report.contains("\tBilled Duration: ") && report.contains("\tMemory Size: 128 MB\tMax Memory Used: "));
-    assert!(report.contains("\tInit Duration: "), "a cold start reports Init: {report}");
+    assert!(
+        report.starts_with(&format!("REPORT RequestId: {id}\tDuration: ")),
+        "{report}"
+    );
+    assert!(
+        report.contains("\tBilled Duration: ") && report.contains("\tMemory Size: 128 MB\tMax Memory Used: ")
+    );
+    assert!(
+        report.contains("\tInit Duration: "),
+        "a cold start reports Init: {report}"
+    );
 
     // The same environment again: a warm start, no Init.
     let second = invoke(&mut env, json!({})).await;
@@ -80,7 +99,10 @@ async fn echo_sees_the_invocation_context() {
         spec.timeout = Duration::from_secs(7);
     });
     let mut env = start(&echo).await;
-    let before = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
     let invocation = env
         .invoke(InvokeRequest {
             payload: br#"{"k":[1,2,3]}"#.to_vec().into(),
@@ -99,13 +121,25 @@ async fn echo_sees_the_invocation_context() {
     assert_eq!(ctx["functionName"], "echo");
     assert_eq!(ctx["functionVersion"], "$LATEST");
     assert_eq!(ctx["memoryLimitMb"], 256);
-    assert_eq!(ctx["invokedFunctionArn"], "arn:aws:lambda:eu-west-1:123456789012:function:echo:live");
+    assert_eq!(
+        ctx["invokedFunctionArn"],
+        "arn:aws:lambda:eu-west-1:123456789012:function:echo:live"
+    );
     assert_eq!(ctx["clientContext"], r#"{"custom":{"a":"b"}}"#);
-    assert_eq!(ctx["xrayTraceId"], "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1");
+    assert_eq!(
+        ctx["xrayTraceId"],
+        "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"
+    );
     assert_eq!(ctx["logGroupName"], "/aws/lambda/echo");
     let deadline = ctx["deadlineMs"].as_u64().expect("deadline");
-    assert!(deadline >= before + 6_900 && deadline <= before + 8_000, "deadline {deadline} vs now {before}");
-    assert_eq!(ctx["logStreamName"], out["environment"]["AWS_LAMBDA_LOG_STREAM_NAME"]);
+    assert!(
+        deadline >= before + 6_900 && deadline <= before + 8_000,
+        "deadline {deadline} vs now {before}"
+    );
+    assert_eq!(
+        ctx["logStreamName"],
+        out["environment"]["AWS_LAMBDA_LOG_STREAM_NAME"]
+    );
 }
 
 #[tokio::test]
@@ -127,9 +161,16 @@ async fn reserved_environment_variables_are_present() {
     assert_eq!(vars["_HANDLER"], "echo");
     assert_eq!(vars["TZ"], ":UTC");
     assert_eq!(vars["LANG"], "en_US.UTF-8");
-    assert!(vars["AWS_LAMBDA_LOG_STREAM_NAME"].as_str().is_some_and(|s| s.contains("[$LATEST]")));
+    assert!(
+        vars["AWS_LAMBDA_LOG_STREAM_NAME"]
+            .as_str()
+            .is_some_and(|s| s.contains("[$LATEST]"))
+    );
     // Nothing of the host's own environment leaks in.
-    assert!(vars.get("HOME").is_none() && vars.get("CARGO").is_none(), "{vars}");
+    assert!(
+        vars.get("HOME").is_none() && vars.get("CARGO").is_none(),
+        "{vars}"
+    );
 }
 
 #[tokio::test]
@@ -140,8 +181,14 @@ async fn a_handled_error_keeps_its_type_and_the_environment() {
     let error = invocation.result.expect_err("fail fails");
     assert_eq!(error.error_type, "InvalidInputError");
     assert_eq!(error.error_message, "the event was refused on purpose");
-    assert!(invocation.log.contains("about to fail on purpose\n"), "stdout is in the log");
-    assert!(env.is_reusable(), "a handled error does not reset the environment");
+    assert!(
+        invocation.log.contains("about to fail on purpose\n"),
+        "stdout is in the log"
+    );
+    assert!(
+        env.is_reusable(),
+        "a handled error does not reset the environment"
+    );
 }
 
 #[tokio::test]
@@ -150,13 +197,26 @@ async fn a_panic_is_an_exit_error_the_caller_sees_and_the_host_survives() {
     let mut env = start(&panic).await;
     let error = invoke(&mut env, json!({})).await.result.expect_err("panic fails");
     assert_eq!(error.error_type, "Runtime.ExitError");
-    assert!(error.error_message.contains("the function panicked on purpose"), "{}", error.error_message);
+    assert!(
+        error.error_message.contains("the function panicked on purpose"),
+        "{}",
+        error.error_message
+    );
     assert!(!env.is_reusable(), "a crash resets the environment");
 
     let mut fresh = start(&panic).await;
-    let error = invoke(&mut fresh, json!({"how": "overflow"})).await.result.expect_err("overflow fails");
+    let error = invoke(&mut fresh, json!({"how": "overflow"}))
+        .await
+        .result
+        .expect_err("overflow fails");
     assert_eq!(error.error_type, "Runtime.ExitError");
-    assert!(error.error_message.ends_with("Runtime exited with error: stack overflow"), "{}", error.error_message);
+    assert!(
+        error
+            .error_message
+            .ends_with("Runtime exited with error: stack overflow"),
+        "{}",
+        error.error_message
+    );
 }
 
 #[tokio::test]
@@ -170,7 +230,10 @@ async fn spin_is_stopped_at_its_timeout() {
     assert_eq!(error.error_type, "Sandbox.Timedout");
     assert_eq!(
         error.error_message,
-        format!("RequestId: {} Error: Task timed out after 1.00 seconds", invocation.request_id)
+        format!(
+            "RequestId: {} Error: Task timed out after 1.00 seconds",
+            invocation.request_id
+        )
     );
     assert!(elapsed >= Duration::from_secs(1), "stopped early: {elapsed:?}");
     assert!(elapsed < Duration::from_millis(1200), "stopped late: {elapsed:?}");
@@ -184,8 +247,16 @@ async fn hog_runs_out_of_memory_and_a_fresh_environment_works() {
     let invocation = invoke(&mut env, json!({})).await;
     let error = invocation.result.as_ref().expect_err("hog exceeds 128 MB");
     assert_eq!(error.error_type, "Runtime.OutOfMemory");
-    assert!(invocation.report.max_memory_used_mb <= 128, "{:?}", invocation.report);
-    assert!(invocation.report.max_memory_used_mb >= 100, "{:?}", invocation.report);
+    assert!(
+        invocation.report.max_memory_used_mb <= 128,
+        "{:?}",
+        invocation.report
+    );
+    assert!(
+        invocation.report.max_memory_used_mb >= 100,
+        "{:?}",
+        invocation.report
+    );
     assert!(!env.is_reusable());
 
     let mut fresh = start(&hog).await;
@@ -207,32 +278,60 @@ async fn tmp_is_capped_at_ephemeral_storage() {
     let out = body(&invoke(&mut env, json!({"fill_bytes": 1024, "fill_file": "more.bin"})).await);
     let error = out["fill"]["error"].as_str().expect("refused");
     assert!(error.contains("No space left on device"), "{error}");
-    assert!(env.is_reusable(), "a full /tmp is the guest's problem, not a crash");
+    assert!(
+        env.is_reusable(),
+        "a full /tmp is the guest's problem, not a crash"
+    );
 }
 
 #[tokio::test]
 async fn tmp_persists_within_an_environment_and_never_across() {
     let tmp = function("tmp", |_| {});
     let mut env = start(&tmp).await;
-    assert_eq!(body(&invoke(&mut env, json!({"leave": "first"})).await)["previous"], Value::Null);
-    assert_eq!(body(&invoke(&mut env, json!({"leave": "second"})).await)["previous"], "first");
+    assert_eq!(
+        body(&invoke(&mut env, json!({"leave": "first"})).await)["previous"],
+        Value::Null
+    );
+    assert_eq!(
+        body(&invoke(&mut env, json!({"leave": "second"})).await)["previous"],
+        "first"
+    );
     let mut other = start(&tmp).await;
-    assert_eq!(body(&invoke(&mut other, json!({})).await)["previous"], Value::Null);
+    assert_eq!(
+        body(&invoke(&mut other, json!({})).await)["previous"],
+        Value::Null
+    );
 }
 
 #[tokio::test]
 async fn the_guest_sees_no_host_path_outside_tmp() {
     let tmp = function("tmp", |_| {});
     let mut env = start(&tmp).await;
-    let host_paths = ["/", "/etc", "/etc/passwd", "/proc/self/environ", "..", "/tmp/..", "/tmp/../etc", "/home", "."];
+    let host_paths = [
+        "/",
+        "/etc",
+        "/etc/passwd",
+        "/proc/self/environ",
+        "..",
+        "/tmp/..",
+        "/tmp/../etc",
+        "/home",
+        ".",
+    ];
     let probe: Vec<&str> = host_paths.iter().copied().chain(["/tmp"]).collect();
     let out = body(&invoke(&mut env, json!({"leave": "x", "probe": probe})).await);
     let probes = out["probes"].as_array().expect("probes");
     for (path, result) in probe.iter().zip(probes) {
         if *path == "/tmp" {
-            assert_eq!(result["entries"], 1, "/tmp is visible and holds the marker: {result}");
+            assert_eq!(
+                result["entries"], 1,
+                "/tmp is visible and holds the marker: {result}"
+            );
         } else {
-            assert!(result["entries"].is_null() && result["bytes"].is_null(), "{path} is visible: {result}");
+            assert!(
+                result["entries"].is_null() && result["bytes"].is_null(),
+                "{path} is visible: {result}"
+            );
         }
     }
 }
@@ -256,13 +355,20 @@ async fn stream_chunks_arrive_as_they_are_written() {
             ..InvokeRequest::default()
         })
         .await;
-    assert_eq!(invocation.result.as_deref().expect("streams"), b"", "everything went to the stream");
+    assert_eq!(
+        invocation.result.as_deref().expect("streams"),
+        b"",
+        "everything went to the stream"
+    );
     let arrivals = receiver.await.expect("receiver");
     let chunks: Vec<&[u8]> = arrivals.iter().map(|(_, c)| c.as_ref()).collect();
     assert_eq!(chunks, [b"chunk 0\n".as_slice(), b"chunk 1\n", b"chunk 2\n"]);
     for pair in arrivals.windows(2) {
         let gap = pair[1].0 - pair[0].0;
-        assert!(gap >= Duration::from_millis(120), "chunks were held back: gap {gap:?}");
+        assert!(
+            gap >= Duration::from_millis(120),
+            "chunks were held back: gap {gap:?}"
+        );
     }
 }
 
@@ -275,18 +381,28 @@ async fn init_heavy_pays_init_once_per_environment() {
     assert!(init >= Duration::from_millis(190), "init took {init:?}");
     let second = invoke(&mut env, json!({"index": 5})).await;
     assert_eq!(body(&first), body(&second));
-    assert!(second.report.duration < Duration::from_millis(20), "{:?}", second.report);
+    assert!(
+        second.report.duration < Duration::from_millis(20),
+        "{:?}",
+        second.report
+    );
 }
 
 #[test]
 fn invalid_wasm_is_refused_with_a_clear_error() {
     let garbage = sandbox().load(b"definitely not wasm").err().expect("refused");
     assert!(matches!(garbage, SandboxError::InvalidCode(_)));
-    assert!(garbage.to_string().contains("not a WebAssembly binary"), "{garbage}");
+    assert!(
+        garbage.to_string().contains("not a WebAssembly binary"),
+        "{garbage}"
+    );
 
     // A core module (not a component) with nothing in it.
     let core = sandbox().load(b"\0asm\x01\0\0\0").err().expect("refused");
-    assert!(core.to_string().starts_with("invalid WebAssembly component"), "{core}");
+    assert!(
+        core.to_string().starts_with("invalid WebAssembly component"),
+        "{core}"
+    );
 
     // A component truncated half way.
     let mut truncated = support::example_bytes("hello");

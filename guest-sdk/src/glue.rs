@@ -64,3 +64,90 @@ fn install_panic_hook() {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::HandlerError;
+    use serde::Deserialize;
+
+    #[derive(Deserialize)]
+    struct Order {
+        qty: u32,
+    }
+
+    fn double(order: Order, ctx: &Context) -> Result<serde_json::Value, Error> {
+        if order.qty == 0 {
+            return Err(HandlerError::new("EmptyOrder", "nothing to do").into());
+        }
+        if order.qty > 100 {
+            return Err("too many".into());
+        }
+        Ok(serde_json::json!({ "qty": order.qty * 2, "id": ctx.request_id }))
+    }
+
+    fn wit_context(id: &str) -> WitContext {
+        WitContext {
+            request_id: id.into(),
+            deadline_ms: 0,
+            invoked_function_arn: String::new(),
+            function_name: "f".into(),
+            function_version: "$LATEST".into(),
+            memory_limit_mb: 128,
+            log_group_name: String::new(),
+            log_stream_name: String::new(),
+            client_context: None,
+            identity: None,
+            trace_id: None,
+        }
+    }
+
+    #[test]
+    fn json_in_json_out() {
+        let out = run_handle(double, br#"{"qty":21}"#.to_vec(), wit_context("r1")).expect("ok");
+        assert_eq!(out, br#"{"id":"r1","qty":42}"#);
+    }
+
+    #[test]
+    fn errors_keep_their_type() {
+        let e = run_handle(double, br#"{"qty":0}"#.to_vec(), wit_context("r")).unwrap_err();
+        assert_eq!(
+            (e.error_type.as_str(), e.error_message.as_str()),
+            ("EmptyOrder", "nothing to do")
+        );
+        let e = run_handle(double, br#"{"qty":101}"#.to_vec(), wit_context("r")).unwrap_err();
+        assert_eq!(
+            (e.error_type.as_str(), e.error_message.as_str()),
+            ("Error", "too many")
+        );
+    }
+
+    #[test]
+    fn an_event_of_the_wrong_shape_is_an_unmarshal_error() {
+        let e = run_handle(double, br#"{"qty":"many"}"#.to_vec(), wit_context("r")).unwrap_err();
+        assert_eq!(e.error_type, "Runtime.UnmarshalError");
+        let e = run_handle(double, b"not json".to_vec(), wit_context("r")).unwrap_err();
+        assert_eq!(e.error_type, "Runtime.UnmarshalError");
+    }
+
+    #[test]
+    fn a_streaming_handler_sends_no_trailing_null() {
+        fn streamer(_: serde_json::Value, _: &Context) -> Result<(), Error> {
+            use std::io::Write;
+            write!(crate::stream(), "part {}", 1)?;
+            Ok(())
+        }
+        let out = run_handle(streamer, b"{}".to_vec(), wit_context("r")).expect("ok");
+        assert!(out.is_empty());
+        assert_eq!(crate::ResponseStream::take_written(), b"part 1");
+    }
+
+    #[test]
+    fn init_runs_the_users_init() {
+        fn refuse() -> Result<(), Error> {
+            Err(HandlerError::new("Init.Refused", "no").into())
+        }
+        assert!(run_init(None).is_ok());
+        assert_eq!(run_init(Some(refuse)).unwrap_err().error_type, "Init.Refused");
+    }
+}

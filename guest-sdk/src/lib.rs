@@ -4,7 +4,7 @@
 //! `Result<impl Serialize, Error>` and mark it `#[lambkin::handler]`; build it with
 //! `cargo build --release --target wasm32-wasip2`; run it with `lambkin invoke fn.wasm`.
 //!
-//! ```ignore
+//! ```no_run
 //! #[derive(serde::Deserialize)]
 //! struct Event { name: String }
 //!

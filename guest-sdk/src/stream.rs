@@ -3,11 +3,14 @@
 //! On wasm each write goes to the host's `stream-write`; natively (unit tests) chunks are kept in a
 //! thread-local buffer that [`ResponseStream::take_written`] returns.
 
+use std::cell::Cell;
 use std::io;
-use std::sync::atomic::{AtomicBool, Ordering};
 
-/// Set when the current invocation streamed anything: its `null` return value is then not sent.
-static STREAMED: AtomicBool = AtomicBool::new(false);
+thread_local! {
+    /// Set when the current invocation streamed anything: its `null` return value is then not
+    /// sent. Per thread, so native tests running side by side do not see each other's streams.
+    static STREAMED: Cell<bool> = const { Cell::new(false) };
+}
 
 /// The writer behind [`stream`]. Implements [`std::io::Write`].
 #[derive(Debug, Clone, Copy, Default)]
@@ -26,7 +29,7 @@ thread_local! {
 impl ResponseStream {
     /// Sends one chunk to the client.
     pub fn send(&self, chunk: &[u8]) {
-        STREAMED.store(true, Ordering::Relaxed);
+        STREAMED.with(|s| s.set(true));
         #[cfg(target_arch = "wasm32")]
         crate::bindings::lambkin::function::runtime::stream_write(chunk);
         #[cfg(not(target_arch = "wasm32"))]
@@ -57,5 +60,5 @@ impl io::Write for ResponseStream {
 
 /// Resets the "has streamed" mark at the start of an invocation; returns whether it was set.
 pub(crate) fn take_streamed() -> bool {
-    STREAMED.swap(false, Ordering::Relaxed)
+    STREAMED.with(|s| s.replace(false))
 }

@@ -27,7 +27,9 @@ mod tests {
 
     #[test]
     fn greets_by_name_natively() {
-        let event = Event { name: Some("Ada".into()) };
+        let event = Event {
+            name: Some("Ada".into()),
+        };
         let greeting = hello(event, &lambkin::Context::default()).unwrap();
         assert_eq!(greeting.message, "Hello, Ada!");
     }

@@ -12,7 +12,10 @@ pub struct Event {
 
 impl Default for Event {
     fn default() -> Self {
-        Event { chunks: 3, pause_ms: 100 }
+        Event {
+            chunks: 3,
+            pause_ms: 100,
+        }
     }
 }
 
@@ -32,7 +35,10 @@ pub fn stream(event: Event, _ctx: &lambkin::Context) -> Result<(), lambkin::Erro
 mod tests {
     #[test]
     fn streams_every_chunk_natively() {
-        let event = super::Event { chunks: 2, pause_ms: 0 };
+        let event = super::Event {
+            chunks: 2,
+            pause_ms: 0,
+        };
         super::stream(event, &lambkin::Context::default()).unwrap();
         let written = lambkin::ResponseStream::take_written();
         assert_eq!(written, b"chunk 0\nchunk 1\n");

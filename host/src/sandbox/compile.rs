@@ -24,7 +24,12 @@ impl CompileCache {
     }
 
     /// The compiled component for `wasm`, from the cache when it is there.
-    pub fn load_or_compile(&self, engine: &Engine, wasm: &[u8], sha256: &str) -> Result<Component, SandboxError> {
+    pub fn load_or_compile(
+        &self,
+        engine: &Engine,
+        wasm: &[u8],
+        sha256: &str,
+    ) -> Result<Component, SandboxError> {
         let path = self.dir.join(format!("{sha256}.cwasm"));
         if path.exists() {
             // SAFETY: `deserialize_file` trusts the file to be a wasmtime artifact. This one lives
@@ -34,7 +39,9 @@ impl CompileCache {
             // request sends is ever written there except through that path.
             match unsafe { Component::deserialize_file(engine, &path) } {
                 Ok(component) => return Ok(component),
-                Err(e) => tracing::warn!(path = %path.display(), "discarding unusable compiled artifact: {e}"),
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), "discarding unusable compiled artifact: {e}")
+                }
             }
         }
         let component = compile(engine, wasm)?;

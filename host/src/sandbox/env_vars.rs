@@ -64,7 +64,10 @@ pub fn environment_for(spec: &FunctionSpec, log_stream: &str) -> Vec<(String, St
         ("LANG", "en_US.UTF-8"),
         ("TZ", ":UTC"),
         ("PATH", "/usr/local/bin:/usr/bin/:/bin:/opt/bin"),
-        ("LD_LIBRARY_PATH", "/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib"),
+        (
+            "LD_LIBRARY_PATH",
+            "/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib",
+        ),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -96,18 +99,29 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn accepts_ordinary_keys_and_refuses_reserved_malformed_and_oversized() {
         assert!(validate_environment(&vars(&[("GREETING", "hi"), ("A1_B", "x")])).is_ok());
-        assert!(validate_environment(&vars(&[("AWS_REGION", "x")])).unwrap_err().contains("reserved"));
+        assert!(
+            validate_environment(&vars(&[("AWS_REGION", "x")]))
+                .unwrap_err()
+                .contains("reserved")
+        );
         assert!(validate_environment(&vars(&[("1ABC", "x")])).is_err());
         assert!(validate_environment(&vars(&[("A", "x")])).is_err());
         assert!(validate_environment(&vars(&[("A-B", "x")])).is_err());
         let big = "v".repeat(MAX_ENVIRONMENT_BYTES);
-        assert!(validate_environment(&vars(&[("BIG", &big)])).unwrap_err().contains("4KB"));
+        assert!(
+            validate_environment(&vars(&[("BIG", &big)]))
+                .unwrap_err()
+                .contains("4KB")
+        );
     }
 
     #[test]

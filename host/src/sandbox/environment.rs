@@ -8,11 +8,11 @@ use tokio::sync::mpsc::UnboundedSender;
 use wasmtime::{Trap, UpdateDeadline};
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
-use super::types::{Context, FunctionError as WitFunctionError};
 use super::limits::MemoryLimiter;
 use super::logs::{self, LogBuffer, Report};
 use super::tmp_dirs::TmpDir;
 use super::tmp_quota::TmpQuota;
+use super::types::{Context, FunctionError as WitFunctionError};
 use super::{EnvState, Function, MAX_RESPONSE_BYTES, PreparedFunction, RUNTIME_VERSION, env_vars};
 use std::sync::Arc;
 
@@ -114,7 +114,10 @@ impl ExecutionEnvironment {
         let started = Instant::now();
         let env = Self::create(function).map_err(|e| InitFailure {
             log: String::new(),
-            error: FunctionError::new("Runtime.Unknown", format!("could not create the execution environment: {e:#}")),
+            error: FunctionError::new(
+                "Runtime.Unknown",
+                format!("could not create the execution environment: {e:#}"),
+            ),
         })?;
         let (mut store, log, log_stream, tmp) = env;
         // Init's limit covers instantiation (start functions, data segments) too.
@@ -153,7 +156,9 @@ impl ExecutionEnvironment {
 
     /// The Store with WASI (only `/tmp`, no sockets), limits and the epoch callback.
     #[allow(clippy::type_complexity)]
-    fn create(function: &PreparedFunction) -> anyhow::Result<(wasmtime::Store<EnvState>, LogBuffer, String, TmpDir)> {
+    fn create(
+        function: &PreparedFunction,
+    ) -> anyhow::Result<(wasmtime::Store<EnvState>, LogBuffer, String, TmpDir)> {
         let spec = &function.spec;
         let tmp = function.sandbox.inner.tmp_dirs.take()?;
         let log = LogBuffer::default();
@@ -171,7 +176,10 @@ impl ExecutionEnvironment {
             wasi: wasi.build(),
             table: wasmtime::component::ResourceTable::new(),
             limiter: MemoryLimiter::new(spec.memory_mb),
-            tmp_quota: TmpQuota::new(tmp.path().to_path_buf(), u64::from(spec.ephemeral_storage_mb) << 20),
+            tmp_quota: TmpQuota::new(
+                tmp.path().to_path_buf(),
+                u64::from(spec.ephemeral_storage_mb) << 20,
+            ),
             deadline: Instant::now(),
             timed_out: false,
             panic_message: None,
@@ -200,11 +208,15 @@ impl ExecutionEnvironment {
     pub async fn invoke(&mut self, request: InvokeRequest) -> Invocation {
         let spec = &self.function.spec;
         let timeout = spec.timeout;
-        let request_id = request.request_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let request_id = request
+            .request_id
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let context = Context {
             request_id: request_id.clone(),
             deadline_ms: epoch_millis(SystemTime::now() + timeout),
-            invoked_function_arn: request.invoked_function_arn.unwrap_or_else(|| spec.function_arn.clone()),
+            invoked_function_arn: request
+                .invoked_function_arn
+                .unwrap_or_else(|| spec.function_arn.clone()),
             function_name: spec.name.clone(),
             function_version: spec.version.clone(),
             memory_limit_mb: spec.memory_mb,
@@ -216,7 +228,9 @@ impl ExecutionEnvironment {
         };
         let started = Instant::now();
         arm(&mut self.store, timeout, request.stream);
-        let call = self.bindings.call_handle(&mut self.store, &request.payload, &context);
+        let call = self
+            .bindings
+            .call_handle(&mut self.store, &request.payload, &context);
         let result = match tokio::time::timeout(timeout + GRACE, call).await {
             Ok(Ok(Ok(body))) if body.len() > MAX_RESPONSE_BYTES => Err(FunctionError::new(
                 "Function.ResponseSizeTooLarge",
@@ -281,7 +295,12 @@ fn arm(store: &mut wasmtime::Store<EnvState>, limit: Duration, stream: Option<Un
 }
 
 /// Names the unhandled error behind a trap, as Lambda would.
-fn unhandled(store: &mut wasmtime::Store<EnvState>, error: &wasmtime::Error, request_id: &str, limit: Duration) -> FunctionError {
+fn unhandled(
+    store: &mut wasmtime::Store<EnvState>,
+    error: &wasmtime::Error,
+    request_id: &str,
+    limit: Duration,
+) -> FunctionError {
     let state = store.data_mut();
     if state.timed_out || matches!(error.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
         return timed_out(request_id, limit);
@@ -333,5 +352,10 @@ fn new_trace_id() -> String {
 fn log_stream_name(version: &str) -> String {
     let today = time::OffsetDateTime::now_utc();
     let id = uuid::Uuid::new_v4().simple();
-    format!("{:04}/{:02}/{:02}/[{version}]{id}", today.year(), u8::from(today.month()), today.day())
+    format!(
+        "{:04}/{:02}/{:02}/[{version}]{id}",
+        today.year(),
+        u8::from(today.month()),
+        today.day()
+    )
 }

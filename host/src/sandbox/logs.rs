@@ -132,7 +132,13 @@ impl Report {
 }
 
 /// Assembles one invocation's log in Lambda's order.
-pub fn invocation_log(init_log: Option<&str>, version: &str, output: &str, error_line: Option<&str>, report: &Report) -> String {
+pub fn invocation_log(
+    init_log: Option<&str>,
+    version: &str,
+    output: &str,
+    error_line: Option<&str>,
+    report: &Report,
+) -> String {
     let mut log = String::with_capacity(output.len() + 256);
     if let Some(init) = init_log {
         log.push_str(init);

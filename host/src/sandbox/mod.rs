@@ -26,7 +26,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 pub use compile::code_sha256;
 pub use env_vars::{RESERVED_KEYS, validate_environment};
-pub use environment::{ExecutionEnvironment, FunctionError, InitFailure, InvokeRequest, Invocation};
+pub use environment::{ExecutionEnvironment, FunctionError, InitFailure, Invocation, InvokeRequest};
 pub use logs::Report;
 
 /// Host side of the WIT world in `guest-sdk/wit`.
@@ -148,7 +148,9 @@ impl Sandbox {
         let (environments_dir, owned) = match config.environments_dir {
             Some(dir) => (dir, None),
             None => {
-                let dir = tempfile::Builder::new().prefix("lambkin-environments-").tempdir()?;
+                let dir = tempfile::Builder::new()
+                    .prefix("lambkin-environments-")
+                    .tempdir()?;
                 (dir.path().to_path_buf(), Some(dir))
             }
         };

@@ -135,6 +135,10 @@ mod tests {
         }
         let again = pool.take().expect("dir");
         assert_eq!(again.path(), path, "the spare is reused");
-        assert_eq!(std::fs::read_dir(again.path()).expect("read").count(), 0, "and empty");
+        assert_eq!(
+            std::fs::read_dir(again.path()).expect("read").count(),
+            0,
+            "and empty"
+        );
     }
 }

@@ -143,12 +143,14 @@ pub fn add_to_linker(linker: &mut Linker<EnvState>) -> wasmtime::Result<()> {
     )?;
     types.func_wrap_async(
         "[method]descriptor.write",
-        |mut store: StoreContextMut<'_, EnvState>, (fd, buffer, offset): (Resource<Descriptor>, Vec<u8>, u64)| {
+        |mut store: StoreContextMut<'_, EnvState>,
+         (fd, buffer, offset): (Resource<Descriptor>, Vec<u8>, u64)| {
             Box::new(async move {
                 if !store.data().tmp_quota.reserve(buffer.len() as u64) {
                     return Ok((Err(ErrorCode::InsufficientSpace),));
                 }
-                let written = HostDescriptor::write(&mut store.data_mut().filesystem(), fd, buffer, offset).await;
+                let written =
+                    HostDescriptor::write(&mut store.data_mut().filesystem(), fd, buffer, offset).await;
                 wit_result(written)
             })
         },
@@ -173,7 +175,10 @@ pub fn add_to_linker(linker: &mut Linker<EnvState>) -> wasmtime::Result<()> {
     Ok(())
 }
 
-fn wrap_stream(state: &mut EnvState, stream: FsResult<Resource<DynOutputStream>>) -> WitResult<Resource<DynOutputStream>> {
+fn wrap_stream(
+    state: &mut EnvState,
+    stream: FsResult<Resource<DynOutputStream>>,
+) -> WitResult<Resource<DynOutputStream>> {
     match stream {
         Ok(handle) if !state.tmp_quota.has_room() => {
             state.table.delete(handle)?;
