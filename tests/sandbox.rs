@@ -203,6 +203,15 @@ async fn a_panic_is_an_exit_error_the_caller_sees_and_the_host_survives() {
         error.error_message
     );
     assert!(!env.is_reusable(), "a crash resets the environment");
+    let again = invoke(&mut env, json!({}))
+        .await
+        .result
+        .expect_err("never runs again");
+    assert!(
+        again.error_message.ends_with("reset by an earlier error"),
+        "{}",
+        again.error_message
+    );
 
     let mut fresh = start(&panic).await;
     let error = invoke(&mut fresh, json!({"how": "overflow"}))
@@ -409,4 +418,20 @@ fn invalid_wasm_is_refused_with_a_clear_error() {
     truncated.truncate(truncated.len() / 2);
     let error = sandbox().load(&truncated).err().expect("refused");
     assert!(matches!(error, SandboxError::InvalidCode(_)), "{error}");
+}
+
+#[tokio::test]
+async fn the_guest_cannot_open_sockets() {
+    // Something really listens here: only the sandbox stands in the way.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = listener.local_addr().expect("addr").to_string();
+    let tmp = function("tmp", |_| {});
+    let mut env = start(&tmp).await;
+    let out = body(&invoke(&mut env, json!({"connect": [address]})).await);
+    for connection in out["connections"].as_array().expect("connections") {
+        assert_eq!(connection["connected"], false, "{connection}");
+        assert!(connection["error"].is_string(), "{connection}");
+    }
+    listener.set_nonblocking(true).expect("nonblocking");
+    assert!(listener.accept().is_err(), "no connection reached the host");
 }

@@ -1,5 +1,5 @@
 //! tmp: writes and reads /tmp, reports what a previous invocation left there, how much it could
-//! write, and which other paths it could see.
+//! write, which other paths it could see and which addresses it could connect to.
 
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -18,6 +18,8 @@ pub struct Event {
     pub fill_file: Option<String>,
     /// Paths to try to list or read.
     pub probe: Vec<String>,
+    /// Addresses (`ip:port`) to try to open a TCP connection to.
+    pub connect: Vec<String>,
 }
 
 #[lambkin::handler]
@@ -29,7 +31,8 @@ pub fn tmp(event: Event, _ctx: &lambkin::Context) -> Result<Value, lambkin::Erro
     let fill_path = format!("/tmp/{}", event.fill_file.as_deref().unwrap_or("fill.bin"));
     let fill = event.fill_bytes.map(|bytes| fill(&fill_path, bytes));
     let probes: Vec<Value> = event.probe.iter().map(|p| probe(p)).collect();
-    Ok(json!({ "previous": previous, "fill": fill, "probes": probes }))
+    let connections: Vec<Value> = event.connect.iter().map(|a| connect(a)).collect();
+    Ok(json!({ "previous": previous, "fill": fill, "probes": probes, "connections": connections }))
 }
 
 fn fill(path: &str, target: u64) -> Value {
@@ -58,5 +61,14 @@ fn probe(path: &str) -> Value {
         "entries": listed.as_ref().ok(),
         "bytes": read.as_ref().ok(),
         "error": listed.err().map(|e| e.to_string()),
+    })
+}
+
+fn connect(address: &str) -> Value {
+    let result = std::net::TcpStream::connect(address);
+    json!({
+        "address": address,
+        "connected": result.is_ok(),
+        "error": result.err().map(|e| e.to_string()),
     })
 }

@@ -108,18 +108,30 @@ pub struct ExecutionEnvironment {
     reusable: bool,
 }
 
+/// An environment before Init: what `create` builds and `start` completes.
+struct Parts {
+    store: wasmtime::Store<EnvState>,
+    log: LogBuffer,
+    log_stream: String,
+    tmp: TmpDir,
+}
+
 impl ExecutionEnvironment {
     /// Creates the environment and runs Init.
     pub async fn start(function: &Arc<PreparedFunction>) -> Result<ExecutionEnvironment, InitFailure> {
         let started = Instant::now();
-        let env = Self::create(function).map_err(|e| InitFailure {
+        let Parts {
+            mut store,
+            log,
+            log_stream,
+            tmp,
+        } = Self::create(function).map_err(|e| InitFailure {
             log: String::new(),
             error: FunctionError::new(
                 "Runtime.Unknown",
                 format!("could not create the execution environment: {e:#}"),
             ),
         })?;
-        let (mut store, log, log_stream, tmp) = env;
         // Init's limit covers instantiation (start functions, data segments) too.
         arm(&mut store, INIT_TIMEOUT, None);
         let outcome = match function.pre.instantiate_async(&mut store).await {
@@ -155,10 +167,7 @@ impl ExecutionEnvironment {
     }
 
     /// The Store with WASI (only `/tmp`, no sockets), limits and the epoch callback.
-    #[allow(clippy::type_complexity)]
-    fn create(
-        function: &PreparedFunction,
-    ) -> anyhow::Result<(wasmtime::Store<EnvState>, LogBuffer, String, TmpDir)> {
+    fn create(function: &PreparedFunction) -> anyhow::Result<Parts> {
         let spec = &function.spec;
         let tmp = function.sandbox.inner.tmp_dirs.take()?;
         let log = LogBuffer::default();
@@ -196,7 +205,12 @@ impl ExecutionEnvironment {
             // Not due yet: let other tasks on this thread run, then check again next tick.
             Ok(UpdateDeadline::Yield(1))
         });
-        Ok((store, log, log_stream, tmp))
+        Ok(Parts {
+            store,
+            log,
+            log_stream,
+            tmp,
+        })
     }
 
     /// Whether the environment can serve another invocation.
@@ -206,7 +220,8 @@ impl ExecutionEnvironment {
 
     /// Runs one invocation (one at a time: `&mut self`).
     pub async fn invoke(&mut self, request: InvokeRequest) -> Invocation {
-        let spec = &self.function.spec;
+        let function = self.function.clone();
+        let spec = &function.spec;
         let timeout = spec.timeout;
         let request_id = request
             .request_id
@@ -228,27 +243,17 @@ impl ExecutionEnvironment {
         };
         let started = Instant::now();
         arm(&mut self.store, timeout, request.stream);
-        let call = self
-            .bindings
-            .call_handle(&mut self.store, &request.payload, &context);
-        let result = match tokio::time::timeout(timeout + GRACE, call).await {
-            Ok(Ok(Ok(body))) if body.len() > MAX_RESPONSE_BYTES => Err(FunctionError::new(
-                "Function.ResponseSizeTooLarge",
+        let result = if self.reusable {
+            self.call_handle(&request.payload, &context, &request_id, timeout)
+                .await
+        } else {
+            // An instance that trapped is in an unknown state: it never runs again.
+            Err(FunctionError::new(
+                "Runtime.ExitError",
                 format!(
-                    "Response payload size ({} bytes) exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes).",
-                    body.len()
+                    "RequestId: {request_id} Error: the execution environment was reset by an earlier error"
                 ),
-            )),
-            Ok(Ok(Ok(body))) => Ok(body),
-            Ok(Ok(Err(handled))) => Err(FunctionError::from(handled)),
-            Ok(Err(trap)) => {
-                self.reusable = false;
-                Err(unhandled(&mut self.store, &trap, &request_id, timeout))
-            }
-            Err(_) => {
-                self.reusable = false;
-                Err(timed_out(&request_id, timeout))
-            }
+            ))
         };
         let duration = started.elapsed();
         self.store.data_mut().stream = None;
@@ -276,6 +281,36 @@ impl ExecutionEnvironment {
             result,
             log,
             report,
+        }
+    }
+
+    /// Calls the guest's `handle` under the timeout and names what went wrong.
+    async fn call_handle(
+        &mut self,
+        payload: &[u8],
+        context: &Context,
+        request_id: &str,
+        timeout: Duration,
+    ) -> Result<Vec<u8>, FunctionError> {
+        let call = self.bindings.call_handle(&mut self.store, payload, context);
+        match tokio::time::timeout(timeout + GRACE, call).await {
+            Ok(Ok(Ok(body))) if body.len() > MAX_RESPONSE_BYTES => Err(FunctionError::new(
+                "Function.ResponseSizeTooLarge",
+                format!(
+                    "Response payload size ({} bytes) exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes).",
+                    body.len()
+                ),
+            )),
+            Ok(Ok(Ok(body))) => Ok(body),
+            Ok(Ok(Err(handled))) => Err(FunctionError::from(handled)),
+            Ok(Err(trap)) => {
+                self.reusable = false;
+                Err(unhandled(&mut self.store, &trap, request_id, timeout))
+            }
+            Err(_) => {
+                self.reusable = false;
+                Err(timed_out(request_id, timeout))
+            }
         }
     }
 }
