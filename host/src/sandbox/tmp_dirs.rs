@@ -1,17 +1,23 @@
 //! The host directories behind the environments' `/tmp`.
 //!
 //! Creating and removing a directory costs an ext4 inode each way (~100 µs together, most of a
-//! cold start), so directories are recycled: a dropped environment's directory goes to a
-//! background thread that empties it and puts it back on the spare list, and a new environment
-//! takes a spare. A directory is only ever handed out empty, so nothing crosses environments.
+//! cold start), so directories are recycled: a dropped environment's directory is put on a list
+//! that a background thread empties every few milliseconds, cleaning each directory and putting it
+//! back on the spare list; a new environment takes a spare. Nothing on the request path makes a
+//! syscall or wakes a thread. A directory is only ever handed out empty, so nothing crosses
+//! environments.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Sender, channel};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 /// Empty directories kept ready; more than this are removed instead.
 const MAX_SPARES: usize = 256;
+/// Spares the recycler keeps in stock, creating directories ahead of demand.
+const MIN_SPARES: usize = 16;
+/// How often the recycler looks at the returned directories.
+const RECYCLE_INTERVAL: Duration = Duration::from_millis(10);
 
 #[derive(Clone)]
 pub struct TmpDirPool {
@@ -19,13 +25,20 @@ pub struct TmpDirPool {
 }
 
 struct PoolInner {
+    shared: Arc<Shared>,
+    /// Stops the recycler when the pool (and so every directory) is gone.
+    stop: Arc<AtomicBool>,
+}
+
+/// What the pool and its recycler thread share.
+struct Shared {
     root: PathBuf,
     /// Empty directories ready to be handed out.
-    spares: Arc<Mutex<Vec<PathBuf>>>,
+    spares: Mutex<Vec<PathBuf>>,
+    /// Directories of environments that are gone, waiting to be emptied.
+    returned: Mutex<Vec<PathBuf>>,
     /// Numbers new directories (`env-<n>`) so names never collide within the root.
     next_id: AtomicU64,
-    /// To the recycler thread: directories of environments that are gone.
-    recycle: Mutex<Sender<PathBuf>>,
 }
 
 /// One environment's `/tmp` on the host; recycled when dropped.
@@ -43,10 +56,46 @@ impl TmpDir {
 impl Drop for TmpDir {
     fn drop(&mut self) {
         let path = std::mem::take(&mut self.path);
-        let sender = self.pool.inner.recycle.lock().unwrap_or_else(|p| p.into_inner());
-        if let Err(returned) = sender.send(path) {
-            // The recycler is gone (process shutting down): clean up here.
-            let _ = std::fs::remove_dir_all(returned.0);
+        lock(&self.pool.inner.shared.returned).push(path);
+    }
+}
+
+impl Drop for PoolInner {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Shared {
+    fn create(&self) -> std::io::Result<PathBuf> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let path = self.root.join(format!("env-{id}"));
+        std::fs::create_dir(&path)?;
+        Ok(path)
+    }
+
+    /// One round of the recycler: clean what came back, keep the spare stock up.
+    fn recycle(&self) {
+        let returned = std::mem::take(&mut *lock(&self.returned));
+        for dir in returned {
+            let clean = empty_directory(&dir).is_ok();
+            let mut spares = lock(&self.spares);
+            if clean && spares.len() < MAX_SPARES {
+                spares.push(dir);
+            } else {
+                drop(spares);
+                let _ = std::fs::remove_dir_all(&dir);
+            }
+        }
+        while lock(&self.spares).len() < MIN_SPARES {
+            match self.create() {
+                Ok(dir) => lock(&self.spares).push(dir),
+                Err(_) => break,
+            }
         }
     }
 }
@@ -54,44 +103,42 @@ impl Drop for TmpDir {
 impl TmpDirPool {
     pub fn new(root: PathBuf) -> std::io::Result<TmpDirPool> {
         std::fs::create_dir_all(&root)?;
-        let spares = Arc::new(Mutex::new(Vec::new()));
-        let (sender, receiver) = channel::<PathBuf>();
-        let recycler_spares = spares.clone();
+        let shared = Arc::new(Shared {
+            root,
+            spares: Mutex::new(Vec::new()),
+            returned: Mutex::new(Vec::new()),
+            next_id: AtomicU64::new(0),
+        });
+        shared.recycle();
+        let stop = Arc::new(AtomicBool::new(false));
+        let (worker, stopped) = (shared.clone(), stop.clone());
         std::thread::Builder::new()
             .name("lambkin-tmp-recycler".into())
             .spawn(move || {
-                for dir in receiver {
-                    let reusable = empty_directory(&dir).is_ok();
-                    let mut spares = recycler_spares.lock().unwrap_or_else(|p| p.into_inner());
-                    if reusable && spares.len() < MAX_SPARES {
-                        spares.push(dir);
-                    } else {
-                        drop(spares);
-                        let _ = std::fs::remove_dir_all(&dir);
-                    }
+                while !stopped.load(Ordering::Relaxed) {
+                    std::thread::sleep(RECYCLE_INTERVAL);
+                    worker.recycle();
+                }
+                // The pool is gone: nothing will be handed out again.
+                for dir in lock(&worker.spares)
+                    .drain(..)
+                    .chain(lock(&worker.returned).drain(..))
+                {
+                    let _ = std::fs::remove_dir_all(dir);
                 }
             })?;
         Ok(TmpDirPool {
-            inner: Arc::new(PoolInner {
-                root,
-                spares,
-                next_id: AtomicU64::new(0),
-                recycle: Mutex::new(sender),
-            }),
+            inner: Arc::new(PoolInner { shared, stop }),
         })
     }
 
     /// An empty directory for a new environment.
     pub fn take(&self) -> std::io::Result<TmpDir> {
-        let spare = self.inner.spares.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let shared = &self.inner.shared;
+        let spare = lock(&shared.spares).pop();
         let path = match spare {
             Some(path) => path,
-            None => {
-                let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
-                let path = self.inner.root.join(format!("env-{id}"));
-                std::fs::create_dir(&path)?;
-                path
-            }
+            None => shared.create()?,
         };
         Ok(TmpDir {
             path,
@@ -121,6 +168,8 @@ mod tests {
     fn a_recycled_directory_comes_back_empty() {
         let root = tempfile::tempdir().expect("tempdir");
         let pool = TmpDirPool::new(root.path().join("envs")).expect("pool");
+        // Use up the stock so that the next spare can only be a recycled directory.
+        let stock: Vec<TmpDir> = (0..MIN_SPARES).map(|_| pool.take().expect("dir")).collect();
         let first = pool.take().expect("dir");
         let path = first.path().to_path_buf();
         std::fs::create_dir(path.join("sub")).expect("mkdir");
@@ -129,16 +178,15 @@ mod tests {
         drop(first);
         // The recycler works in the background: wait until the directory is a spare again.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while pool.inner.spares.lock().expect("lock").is_empty() {
+        while !lock(&pool.inner.shared.spares).contains(&path) {
             assert!(std::time::Instant::now() < deadline, "never recycled");
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
-        let again = pool.take().expect("dir");
-        assert_eq!(again.path(), path, "the spare is reused");
         assert_eq!(
-            std::fs::read_dir(again.path()).expect("read").count(),
+            std::fs::read_dir(&path).expect("read").count(),
             0,
-            "and empty"
+            "recycled empty"
         );
+        drop(stock);
     }
 }
