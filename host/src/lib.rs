@@ -8,11 +8,13 @@
 //! - [`sandbox`]: engine, compile cache, execution environments and Lambda's limits
 //!   (memory, timeout, `/tmp` size), guest logs in Lambda's format.
 //! - [`local`]: `lambkin invoke`, one function run once in a fresh environment.
+//! - [`registry`]: functions, versions, aliases and settings, persisted on object_store.
+//! - [`api`]: the Lambda REST API routers and the AWS error wire format.
 //! - [`server`]: `lambkin serve`, the HTTP front door: [`server::app`] and [`server::run`].
-//! - [`api`]: the AWS wire format shared by every route (errors).
 
 pub mod api;
 pub mod config;
 pub mod local;
+pub mod registry;
 pub mod sandbox;
 pub mod server;

@@ -3,9 +3,11 @@
 use anyhow::Context;
 use clap::Parser;
 use lambkin_host::config::{Cli, Command};
+use lambkin_host::registry::Registry;
 use lambkin_host::sandbox::{Sandbox, SandboxConfig};
 use lambkin_host::server::{self, AppState};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -30,11 +32,20 @@ async fn serve(args: lambkin_host::config::ServeArgs) -> anyhow::Result<()> {
         compile_cache_dir: Some(args.common.data_dir.join("compiled")),
         environments_dir: None,
     })?;
+    let store = open_store(&args)?;
+    let registry = Registry::open(
+        store,
+        sandbox.clone(),
+        &args.common.region,
+        &args.common.account_id,
+    )
+    .await
+    .context("opening the registry")?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     tracing::info!(address = %listener.local_addr()?, pooling = sandbox.uses_pooling_allocator(), "lambkin serving");
-    server::run(listener, AppState { sandbox }, shutdown_signal()).await?;
+    server::run(listener, AppState { sandbox, registry }, shutdown_signal()).await?;
     tracing::info!("lambkin stopped");
     Ok(())
 }
@@ -57,4 +68,21 @@ async fn shutdown_signal() {
         _ = interrupt => {},
         _ = terminate => {},
     }
+}
+
+/// The object store of `--store`: `file://<dir>`, by default the data directory.
+fn open_store(args: &lambkin_host::config::ServeArgs) -> anyhow::Result<Arc<dyn object_store::ObjectStore>> {
+    let dir = match args.store.as_deref() {
+        None => args.common.data_dir.clone(),
+        Some(url) => match url.strip_prefix("file://") {
+            Some(path) => std::path::PathBuf::from(path),
+            None => anyhow::bail!(
+                "--store {url}: this build supports file:// stores only (s3:// is not built in yet)"
+            ),
+        },
+    };
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let store = object_store::local::LocalFileSystem::new_with_prefix(&dir)
+        .with_context(|| format!("opening the store at {}", dir.display()))?;
+    Ok(Arc::new(store))
 }

@@ -1,8 +1,7 @@
 //! `lambkin serve`: the HTTP front door on one listener.
 //!
-//! So far it serves the engine's health and answers every Lambda operation it does not implement
-//! yet with `UnknownOperationException` in the AWS format; the control plane and the invoke API
-//! are routers added here (`app`) as they land.
+//! The control plane (`api::router`), the engine's health, and `UnknownOperationException` in the
+//! AWS format for every operation lambkin does not implement yet.
 
 use axum::Router;
 use axum::routing::get;
@@ -10,19 +9,27 @@ use std::future::Future;
 use tokio::net::TcpListener;
 
 use crate::api::ApiError;
+use crate::registry::Registry;
 use crate::sandbox::Sandbox;
+use std::sync::Arc;
+
+/// Largest request body: a 50 MB package, base64-encoded in JSON, with room to spare.
+const MAX_BODY_BYTES: usize = 72 * 1024 * 1024;
 
 /// Shared by every handler. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
     pub sandbox: Sandbox,
+    pub registry: Arc<Registry>,
 }
 
 /// The whole HTTP API.
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health))
+        .merge(crate::api::router())
         .fallback(unknown_operation)
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
 

@@ -11,6 +11,12 @@ pub enum ApiError {
     #[error("{0}")]
     ResourceNotFound(String),
     #[error("{0}")]
+    ResourceConflict(String),
+    #[error("{0}")]
+    PreconditionFailed(String),
+    #[error("{0}")]
+    RequestEntityTooLarge(String),
+    #[error("{0}")]
     UnknownOperation(String),
     #[error("{0}")]
     Service(String),
@@ -22,6 +28,13 @@ impl ApiError {
         match self {
             ApiError::InvalidParameterValue(_) => ("InvalidParameterValueException", StatusCode::BAD_REQUEST),
             ApiError::ResourceNotFound(_) => ("ResourceNotFoundException", StatusCode::NOT_FOUND),
+            ApiError::ResourceConflict(_) => ("ResourceConflictException", StatusCode::CONFLICT),
+            ApiError::PreconditionFailed(_) => {
+                ("PreconditionFailedException", StatusCode::PRECONDITION_FAILED)
+            }
+            ApiError::RequestEntityTooLarge(_) => {
+                ("RequestEntityTooLargeException", StatusCode::PAYLOAD_TOO_LARGE)
+            }
             ApiError::UnknownOperation(_) => ("UnknownOperationException", StatusCode::NOT_FOUND),
             ApiError::Service(_) => ("ServiceException", StatusCode::INTERNAL_SERVER_ERROR),
         }

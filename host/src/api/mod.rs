@@ -1,5 +1,68 @@
-//! The AWS Lambda REST API's wire format, shared by every router.
+//! The AWS Lambda REST API: one router per resource family, one error type rendering the AWS
+//! wire format, and the request plumbing they share (identifiers, bodies, pagination).
 
 pub mod error;
+mod functions;
+mod ident;
+mod settings;
+mod versions;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 pub use error::ApiError;
+pub use ident::FunctionRef;
+
+use crate::server::AppState;
+
+/// Every control-plane route.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(functions::router())
+        .merge(versions::router())
+        .merge(settings::router())
+}
+
+/// Parses a JSON request body (an empty body is `{}`).
+pub(crate) fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let bytes = if bytes.iter().all(u8::is_ascii_whitespace) {
+        b"{}".as_slice()
+    } else {
+        bytes
+    };
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::InvalidParameterValue(format!("Could not parse request body: {e}")))
+}
+
+/// A JSON response with the model's status code.
+pub(crate) fn json<T: serde::Serialize>(status: StatusCode, value: &T) -> Response {
+    (status, axum::Json(value)).into_response()
+}
+
+/// `Marker` / `MaxItems` of the list operations.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct Page {
+    pub marker: Option<String>,
+    pub max_items: Option<String>,
+    pub function_version: Option<String>,
+    pub qualifier: Option<String>,
+}
+
+impl Page {
+    /// MaxItems within the model's 1..=10000 (default 50).
+    pub fn max_items(&self) -> Result<usize, ApiError> {
+        match &self.max_items {
+            None => Ok(50),
+            Some(text) => match text.parse::<usize>() {
+                Ok(n) if (1..=10_000).contains(&n) => Ok(n),
+                _ => Err(ApiError::InvalidParameterValue(format!(
+                    "1 validation error detected: Value '{text}' at 'maxItems' failed to satisfy constraint: Member must have value between 1 and 10000"
+                ))),
+            },
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! The registry: functions, versions, aliases and their configuration, persisted on object_store
+//! (SPEC §6). Every document is written before the request that changed it is answered, so a
+//! `kill -9` loses nothing that was acknowledged.
+//!
+//! Layout in the store:
+//! - `functions/<name>.json`: a [`FunctionRecord`] ($LATEST, versions, aliases, settings);
+//! - `counters/<name>.json`: the last version number ever published under that name (kept after
+//!   the function is deleted, so numbers are never reused);
+//! - `code/<sha256>.wasm`: components by content hash.
+
+mod functions;
+pub mod model;
+pub mod package;
+mod settings;
+pub mod validate;
+mod versions;
+
+use bytes::Bytes;
+use futures::TryStreamExt;
+use object_store::path::Path as StorePath;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tokio::sync::Mutex;
+
+use crate::api::ApiError;
+use crate::sandbox::{RUNTIME_VERSION, Sandbox};
+pub use functions::{CodeInput, ConfigurationInput, CreateFunctionInput, UpdateCodeInput};
+pub use model::{AliasConfiguration, FunctionConfiguration, FunctionRecord, VersionRecord};
+pub use settings::AccountSettings;
+pub use versions::{AliasInput, PublishInput};
+
+/// Where functions live and how they are named.
+pub struct Registry {
+    store: Arc<dyn ObjectStore>,
+    /// Compiles code when it arrives, so State tells the truth before anyone invokes.
+    sandbox: Sandbox,
+    region: String,
+    account_id: String,
+    /// The in-memory copy of every document; writes hold the lock until the store has them.
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    functions: BTreeMap<String, FunctionRecord>,
+    /// Last version number ever published per function name.
+    counters: BTreeMap<String, u64>,
+}
+
+impl Registry {
+    /// Opens the registry on `store`, reading every document, and finishes any code compilation
+    /// that a crash interrupted.
+    pub async fn open(
+        store: Arc<dyn ObjectStore>,
+        sandbox: Sandbox,
+        region: &str,
+        account_id: &str,
+    ) -> anyhow::Result<Arc<Registry>> {
+        let mut state = State::default();
+        for (key, bytes) in read_all(store.as_ref(), "functions").await? {
+            let record: FunctionRecord = serde_json::from_slice(&bytes)
+                .map_err(|e| anyhow::anyhow!("corrupt registry document {key}: {e}"))?;
+            state
+                .functions
+                .insert(record.latest.configuration.function_name.clone(), record);
+        }
+        for (key, bytes) in read_all(store.as_ref(), "counters").await? {
+            let last: u64 = serde_json::from_slice(&bytes)
+                .map_err(|e| anyhow::anyhow!("corrupt registry document {key}: {e}"))?;
+            let name = key.trim_start_matches("counters/").trim_end_matches(".json");
+            state.counters.insert(name.to_string(), last);
+        }
+        let pending: Vec<(String, String)> = state
+            .functions
+            .values()
+            .filter(|r| r.latest.configuration.last_update_status == "InProgress")
+            .map(|r| {
+                (
+                    r.latest.configuration.function_name.clone(),
+                    r.latest.wasm_sha256.clone(),
+                )
+            })
+            .collect();
+        let registry = Arc::new(Registry {
+            store,
+            sandbox,
+            region: region.to_string(),
+            account_id: account_id.to_string(),
+            state: Mutex::new(state),
+        });
+        for (name, sha) in pending {
+            registry.spawn_activation(name, sha);
+        }
+        Ok(registry)
+    }
+
+    /// `arn:aws:lambda:<region>:<account>:function:<name>`.
+    pub fn function_arn(&self, name: &str) -> String {
+        format!(
+            "arn:aws:lambda:{}:{}:function:{name}",
+            self.region, self.account_id
+        )
+    }
+
+    /// The one runtime version this host provides: lambkin's guest ABI + engine.
+    pub fn runtime_version_arn(&self) -> String {
+        let id = hex::encode(Sha256::digest(RUNTIME_VERSION.as_bytes()));
+        format!("arn:aws:lambda:{}::runtime:{id}", self.region)
+    }
+
+    pub fn account_id(&self) -> &str {
+        &self.account_id
+    }
+
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// The component bytes stored under `sha256`.
+    pub async fn code(&self, sha256: &str) -> Result<Bytes, ApiError> {
+        let path = StorePath::from(format!("code/{sha256}.wasm"));
+        let object = self.store.get(&path).await.map_err(store_error)?;
+        object.bytes().await.map_err(store_error)
+    }
+
+    async fn put_code(&self, sha256: &str, wasm: Vec<u8>) -> Result<(), ApiError> {
+        let path = StorePath::from(format!("code/{sha256}.wasm"));
+        self.store
+            .put(&path, PutPayload::from(wasm))
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn persist(&self, record: &FunctionRecord) -> Result<(), ApiError> {
+        let name = &record.latest.configuration.function_name;
+        let json = serde_json::to_vec_pretty(record).map_err(|e| ApiError::Service(e.to_string()))?;
+        let path = StorePath::from(format!("functions/{name}.json"));
+        self.store
+            .put(&path, PutPayload::from(json))
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn forget(&self, name: &str) -> Result<(), ApiError> {
+        let path = StorePath::from(format!("functions/{name}.json"));
+        match self.store.delete(&path).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(store_error(e)),
+        }
+    }
+
+    async fn persist_counter(&self, name: &str, last: u64) -> Result<(), ApiError> {
+        let path = StorePath::from(format!("counters/{name}.json"));
+        self.store
+            .put(&path, PutPayload::from(last.to_string().into_bytes()))
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    /// Compiles and links the code in the background, then records Active/Successful or
+    /// Failed with the reason. A later write to the same function supersedes it.
+    fn spawn_activation(self: &Arc<Self>, name: String, wasm_sha256: String) {
+        let registry = self.clone();
+        tokio::spawn(async move {
+            let verdict = registry.check_code(&wasm_sha256).await;
+            let mut state = registry.state.lock().await;
+            let Some(record) = state.functions.get_mut(&name) else {
+                return;
+            };
+            let mut changed = false;
+            let versions = std::iter::once(&mut record.latest).chain(record.versions.values_mut());
+            for version in versions {
+                let config = &mut version.configuration;
+                if version.wasm_sha256 == wasm_sha256 && config.last_update_status == "InProgress" {
+                    settle(config, &verdict);
+                    changed = true;
+                }
+            }
+            if changed {
+                let record = record.clone();
+                if let Err(e) = registry.persist(&record).await {
+                    tracing::error!(function = %name, "could not record the function's state: {e}");
+                }
+            }
+        });
+    }
+
+    /// Whether the stored component compiles and links as a lambkin function.
+    async fn check_code(&self, wasm_sha256: &str) -> Result<(), String> {
+        let wasm = self.code(wasm_sha256).await.map_err(|e| e.to_string())?;
+        let sandbox = self.sandbox.clone();
+        let checked = tokio::task::spawn_blocking(move || {
+            let code = sandbox.load(&wasm)?;
+            sandbox.prepare(&code, crate::sandbox::FunctionSpec::new("check", "", ""))?;
+            Ok::<(), crate::sandbox::SandboxError>(())
+        })
+        .await;
+        match checked {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(e) => Err(format!("compilation did not finish: {e}")),
+        }
+    }
+}
+
+/// Records the outcome of an activation on one configuration.
+fn settle(config: &mut FunctionConfiguration, verdict: &Result<(), String>) {
+    match verdict {
+        Ok(()) => {
+            config.state = "Active".into();
+            config.state_reason = None;
+            config.state_reason_code = None;
+            config.last_update_status = "Successful".into();
+            config.last_update_status_reason = None;
+            config.last_update_status_reason_code = None;
+        }
+        Err(reason) => {
+            let reason = format!("The function's code is not a usable lambkin component: {reason}");
+            config.state = "Failed".into();
+            config.state_reason = Some(reason.clone());
+            config.state_reason_code = Some("InvalidZipFileException".into());
+            config.last_update_status = "Failed".into();
+            config.last_update_status_reason = Some(reason);
+            config.last_update_status_reason_code = Some("InvalidZipFileException".into());
+        }
+    }
+}
+
+/// Every object under `prefix`, with its key.
+async fn read_all(store: &dyn ObjectStore, prefix: &str) -> anyhow::Result<Vec<(String, Bytes)>> {
+    let prefix = StorePath::from(prefix);
+    let metas: Vec<_> = store.list(Some(&prefix)).try_collect().await?;
+    let mut out = Vec::with_capacity(metas.len());
+    for meta in metas {
+        let bytes = store.get(&meta.location).await?.bytes().await?;
+        out.push((meta.location.to_string(), bytes));
+    }
+    Ok(out)
+}
+
+fn store_error(e: object_store::Error) -> ApiError {
+    ApiError::Service(format!("storage: {e}"))
+}
+
+/// A fresh RevisionId: it changes on every write.
+fn new_revision() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// Lambda's LastModified format: `2015-07-16T00:34:31.322+0000`.
+fn now_timestamp() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}+0000",
+        now.year(),
+        u8::from(now.month()),
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second(),
+        now.millisecond()
+    )
+}

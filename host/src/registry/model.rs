@@ -1,0 +1,139 @@
+//! The documents the registry keeps, shaped as the AWS service model returns them, so that a
+//! stored configuration is the API's response as it is.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// `FunctionConfiguration` of the service model (seed 000), for `$LATEST` or a published version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct FunctionConfiguration {
+    pub function_name: String,
+    pub function_arn: String,
+    pub runtime: String,
+    pub role: String,
+    pub handler: String,
+    pub code_size: u64,
+    pub description: String,
+    pub timeout: u32,
+    pub memory_size: u32,
+    pub last_modified: String,
+    /// Base64 SHA-256 of the deployment package, as AWS reports it.
+    pub code_sha256: String,
+    pub version: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vpc_config: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dead_letter_config: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<EnvironmentResponse>,
+    #[serde(rename = "KMSKeyArn", default, skip_serializing_if = "Option::is_none")]
+    pub kms_key_arn: Option<String>,
+    pub tracing_config: Value,
+    pub revision_id: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub layers: Vec<Value>,
+    pub state: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_reason_code: Option<String>,
+    pub last_update_status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_update_status_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_update_status_reason_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_system_configs: Option<Value>,
+    pub package_type: String,
+    pub architectures: Vec<String>,
+    pub ephemeral_storage: EphemeralStorage,
+    pub snap_start: SnapStartResponse,
+    pub runtime_version_config: RuntimeVersionConfig,
+    pub logging_config: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnvironmentResponse {
+    #[serde(rename = "Variables", default)]
+    pub variables: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EphemeralStorage {
+    #[serde(rename = "Size")]
+    pub size: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SnapStartResponse {
+    pub apply_on: String,
+    pub optimization_status: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RuntimeVersionConfig {
+    pub runtime_version_arn: String,
+}
+
+/// `AliasConfiguration` of the service model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AliasConfiguration {
+    pub alias_arn: String,
+    pub name: String,
+    pub function_version: String,
+    pub description: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing_config: Option<RoutingConfig>,
+    pub revision_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoutingConfig {
+    #[serde(rename = "AdditionalVersionWeights", default)]
+    pub additional_version_weights: BTreeMap<String, f64>,
+}
+
+/// `PutRuntimeManagementConfig` as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RuntimeManagement {
+    pub update_runtime_on: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime_version_arn: Option<String>,
+}
+
+impl Default for RuntimeManagement {
+    fn default() -> Self {
+        RuntimeManagement {
+            update_runtime_on: "Auto".to_string(),
+            runtime_version_arn: None,
+        }
+    }
+}
+
+/// One version of a function as stored: what the API shows plus where its code is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VersionRecord {
+    pub configuration: FunctionConfiguration,
+    /// Hex SHA-256 of the component: its key in the code store and the compile cache.
+    pub wasm_sha256: String,
+}
+
+/// Everything about one function: the document `functions/<name>.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FunctionRecord {
+    pub latest: VersionRecord,
+    #[serde(default)]
+    pub versions: BTreeMap<u64, VersionRecord>,
+    #[serde(default)]
+    pub aliases: BTreeMap<String, AliasConfiguration>,
+    #[serde(default)]
+    pub reserved_concurrency: Option<u32>,
+    #[serde(default)]
+    pub runtime_management: RuntimeManagement,
+}

@@ -1,0 +1,149 @@
+//! Reserved concurrency, runtime management and account settings.
+
+use serde::Serialize;
+
+use super::Registry;
+use super::model::RuntimeManagement;
+use crate::api::ApiError;
+
+/// The account's concurrency limit (Lambda's default quota).
+pub const ACCOUNT_CONCURRENCY: u32 = 1000;
+/// Concurrency that reserved concurrency may never take from the unreserved pool.
+pub const MIN_UNRESERVED: u32 = 100;
+
+/// GetAccountSettings.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AccountSettings {
+    pub account_limit: AccountLimit,
+    pub account_usage: AccountUsage,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AccountLimit {
+    pub total_code_size: u64,
+    pub code_size_unzipped: u64,
+    pub code_size_zipped: u64,
+    pub concurrent_executions: u32,
+    pub unreserved_concurrent_executions: u32,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AccountUsage {
+    pub total_code_size: u64,
+    pub function_count: u64,
+}
+
+impl Registry {
+    pub async fn put_concurrency(&self, name: &str, reserved: u32) -> Result<u32, ApiError> {
+        let mut state = self.state.lock().await;
+        let mut record = self.record(&state.functions, name)?.clone();
+        let others: u32 = state
+            .functions
+            .iter()
+            .filter(|(n, _)| n.as_str() != name)
+            .filter_map(|(_, r)| r.reserved_concurrency)
+            .sum();
+        if others + reserved > ACCOUNT_CONCURRENCY - MIN_UNRESERVED {
+            return Err(ApiError::InvalidParameterValue(format!(
+                "Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [{MIN_UNRESERVED}]."
+            )));
+        }
+        record.reserved_concurrency = Some(reserved);
+        self.persist(&record).await?;
+        state.functions.insert(name.to_string(), record);
+        Ok(reserved)
+    }
+
+    pub async fn get_concurrency(&self, name: &str) -> Result<Option<u32>, ApiError> {
+        let state = self.state.lock().await;
+        Ok(self.record(&state.functions, name)?.reserved_concurrency)
+    }
+
+    pub async fn delete_concurrency(&self, name: &str) -> Result<(), ApiError> {
+        let mut state = self.state.lock().await;
+        let mut record = self.record(&state.functions, name)?.clone();
+        record.reserved_concurrency = None;
+        self.persist(&record).await?;
+        state.functions.insert(name.to_string(), record);
+        Ok(())
+    }
+
+    /// PutRuntimeManagementConfig (seed 001): `Manual` pins a runtime version this host provides.
+    pub async fn put_runtime_management(
+        &self,
+        name: &str,
+        update_runtime_on: &str,
+        runtime_version_arn: Option<String>,
+    ) -> Result<RuntimeManagement, ApiError> {
+        if !["Auto", "FunctionUpdate", "Manual"].contains(&update_runtime_on) {
+            return Err(ApiError::InvalidParameterValue(format!(
+                "1 validation error detected: Value '{update_runtime_on}' at 'updateRuntimeOn' failed to satisfy constraint: Member must satisfy enum value set: [Auto, Manual, FunctionUpdate]"
+            )));
+        }
+        match (&runtime_version_arn, update_runtime_on) {
+            (None, "Manual") => {
+                return Err(ApiError::InvalidParameterValue(
+                    "RuntimeVersionArn is required when UpdateRuntimeOn is Manual".into(),
+                ));
+            }
+            (Some(_), "Auto" | "FunctionUpdate") => {
+                return Err(ApiError::InvalidParameterValue(format!(
+                    "RuntimeVersionArn can only be set when UpdateRuntimeOn is Manual, not {update_runtime_on}"
+                )));
+            }
+            (Some(arn), _) if *arn != self.runtime_version_arn() => {
+                return Err(ApiError::InvalidParameterValue(format!(
+                    "Runtime version {arn} is not provided by this host; it provides {}",
+                    self.runtime_version_arn()
+                )));
+            }
+            _ => {}
+        }
+        let mut state = self.state.lock().await;
+        let mut record = self.record(&state.functions, name)?.clone();
+        record.runtime_management = RuntimeManagement {
+            update_runtime_on: update_runtime_on.to_string(),
+            runtime_version_arn,
+        };
+        let config = record.runtime_management.clone();
+        self.persist(&record).await?;
+        state.functions.insert(name.to_string(), record);
+        Ok(config)
+    }
+
+    pub async fn get_runtime_management(&self, name: &str) -> Result<RuntimeManagement, ApiError> {
+        let state = self.state.lock().await;
+        Ok(self.record(&state.functions, name)?.runtime_management.clone())
+    }
+
+    pub async fn account_settings(&self) -> AccountSettings {
+        let state = self.state.lock().await;
+        let total_code_size: u64 = state
+            .functions
+            .values()
+            .flat_map(|r| std::iter::once(&r.latest).chain(r.versions.values()))
+            .map(|v| v.configuration.code_size)
+            .sum();
+        let reserved: u32 = state
+            .functions
+            .values()
+            .filter_map(|r| r.reserved_concurrency)
+            .sum();
+        AccountSettings {
+            account_limit: AccountLimit {
+                total_code_size: 80 * 1024 * 1024 * 1024,
+                code_size_unzipped: super::package::MAX_UNZIPPED_BYTES,
+                code_size_zipped: super::package::MAX_ZIPPED_BYTES as u64,
+                concurrent_executions: ACCOUNT_CONCURRENCY,
+                unreserved_concurrent_executions: ACCOUNT_CONCURRENCY - reserved,
+            },
+            account_usage: AccountUsage {
+                total_code_size,
+                function_count: state.functions.len() as u64,
+            },
+        }
+    }
+}

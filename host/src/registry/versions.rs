@@ -1,0 +1,342 @@
+//! PublishVersion, ListVersionsByFunction and aliases (seed 004 and "Lambda function aliases").
+
+use serde::Deserialize;
+
+use super::functions::{check_revision, paginate};
+use super::model::{AliasConfiguration, FunctionConfiguration, FunctionRecord, RoutingConfig, VersionRecord};
+use super::{Registry, State, new_revision, now_timestamp, validate};
+use crate::api::ApiError;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PublishInput {
+    pub code_sha256: Option<String>,
+    pub description: Option<String>,
+    pub revision_id: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AliasInput {
+    pub name: Option<String>,
+    pub function_version: Option<String>,
+    pub description: Option<String>,
+    pub routing_config: Option<RoutingConfig>,
+    pub revision_id: Option<String>,
+}
+
+fn invalid(message: impl Into<String>) -> ApiError {
+    ApiError::InvalidParameterValue(message.into())
+}
+
+/// The configuration with everything that changes without being a change (identity, revision,
+/// timestamps, state) blanked: two versions are "the same" when these are equal.
+fn substance(config: &FunctionConfiguration) -> FunctionConfiguration {
+    let mut c = config.clone();
+    c.version = String::new();
+    c.function_arn = String::new();
+    c.revision_id = String::new();
+    c.last_modified = String::new();
+    c.state = String::new();
+    c.state_reason = None;
+    c.state_reason_code = None;
+    c.last_update_status = String::new();
+    c.last_update_status_reason = None;
+    c.last_update_status_reason_code = None;
+    c
+}
+
+impl Registry {
+    /// The version `qualifier` designates: `$LATEST` (or none), a number, or an alias.
+    pub(super) fn resolve<'a>(
+        &self,
+        record: &'a FunctionRecord,
+        name: &str,
+        qualifier: Option<&str>,
+    ) -> Result<&'a VersionRecord, ApiError> {
+        let missing = || {
+            ApiError::ResourceNotFound(format!(
+                "Function not found: {}:{}",
+                self.function_arn(name),
+                qualifier.unwrap_or("")
+            ))
+        };
+        match qualifier {
+            None | Some("$LATEST") => Ok(&record.latest),
+            Some(q) if q.chars().all(|c| c.is_ascii_digit()) => {
+                let number: u64 = q.parse().map_err(|_| missing())?;
+                record.versions.get(&number).ok_or_else(missing)
+            }
+            Some(alias) => {
+                let alias = record.aliases.get(alias).ok_or_else(missing)?;
+                self.resolve(record, name, Some(&alias.function_version))
+            }
+        }
+    }
+
+    pub async fn publish_version(
+        &self,
+        name: &str,
+        input: PublishInput,
+    ) -> Result<FunctionConfiguration, ApiError> {
+        let mut state = self.state.lock().await;
+        let mut record = self.record(&state.functions, name)?.clone();
+        let published = self.publish_locked(&mut state, &mut record, Some(input)).await?;
+        self.persist(&record).await?;
+        state.functions.insert(name.to_string(), record);
+        Ok(published)
+    }
+
+    /// Publishes $LATEST of `record` (the caller persists `record`). A no-op returning the last
+    /// version when neither code nor configuration changed since it was published.
+    pub(super) async fn publish_locked(
+        &self,
+        state: &mut State,
+        record: &mut FunctionRecord,
+        input: Option<PublishInput>,
+    ) -> Result<FunctionConfiguration, ApiError> {
+        let input = input.unwrap_or_default();
+        let latest = &record.latest.configuration;
+        let name = latest.function_name.clone();
+        if let Some(sha) = &input.code_sha256
+            && *sha != latest.code_sha256
+        {
+            return Err(invalid(format!(
+                "CodeSHA256 ({sha}) is different from current CodeSHA256 in $LATEST ({}). Please try again with the CodeSHA256 in $LATEST.",
+                latest.code_sha256
+            )));
+        }
+        check_revision(input.revision_id.as_deref(), &latest.revision_id)?;
+        if let Some(description) = &input.description {
+            validate::description(description)?;
+        }
+        if let Some((_, last)) = record.versions.last_key_value() {
+            let unchanged = last.wasm_sha256 == record.latest.wasm_sha256
+                && substance(&last.configuration)
+                    == substance(&FunctionConfiguration {
+                        description: last.configuration.description.clone(),
+                        ..latest.clone()
+                    });
+            if unchanged {
+                return Ok(last.configuration.clone());
+            }
+        }
+        let number = state
+            .counters
+            .get(&name)
+            .copied()
+            .unwrap_or(0)
+            .max(record.versions.keys().last().copied().unwrap_or(0))
+            + 1;
+        let mut version = record.latest.clone();
+        let config = &mut version.configuration;
+        config.version = number.to_string();
+        config.function_arn = format!("{}:{number}", self.function_arn(&name));
+        config.revision_id = new_revision();
+        config.last_modified = now_timestamp();
+        if let Some(description) = input.description {
+            config.description = description;
+        }
+        if config.snap_start.apply_on == "PublishedVersions" {
+            config.snap_start.optimization_status = "On".into();
+        }
+        self.persist_counter(&name, number).await?;
+        state.counters.insert(name, number);
+        let published = version.configuration.clone();
+        record.versions.insert(number, version);
+        Ok(published)
+    }
+
+    /// ListVersionsByFunction: $LATEST, then the versions in ascending order.
+    pub async fn list_versions(
+        &self,
+        name: &str,
+        marker: Option<&str>,
+        max_items: usize,
+    ) -> Result<(Vec<FunctionConfiguration>, Option<String>), ApiError> {
+        let state = self.state.lock().await;
+        let record = self.record(&state.functions, name)?;
+        let all = std::iter::once(&record.latest)
+            .chain(record.versions.values())
+            .map(|v| v.configuration.clone())
+            .collect();
+        Ok(paginate(all, marker, max_items))
+    }
+
+    /// Checks an alias's target and routing against the function's versions.
+    fn check_alias_target(
+        &self,
+        record: &FunctionRecord,
+        name: &str,
+        version: &str,
+        routing: Option<&RoutingConfig>,
+    ) -> Result<(), ApiError> {
+        self.resolve(record, name, Some(version)).map_err(|_| {
+            ApiError::ResourceNotFound(format!(
+                "Function not found: {}:{version}",
+                self.function_arn(name)
+            ))
+        })?;
+        if version != "$LATEST" && !version.chars().all(|c| c.is_ascii_digit()) {
+            return Err(invalid(format!(
+                "An alias must point at a version ($LATEST or a number), not {version}"
+            )));
+        }
+        let Some(weights) = routing
+            .map(|r| &r.additional_version_weights)
+            .filter(|w| !w.is_empty())
+        else {
+            return Ok(());
+        };
+        if weights.len() > 1 {
+            return Err(invalid("RoutingConfig supports at most one additional version"));
+        }
+        if version == "$LATEST" {
+            return Err(invalid(
+                "$LATEST is not supported for an alias pointing to more than 1 version",
+            ));
+        }
+        for (extra, weight) in weights {
+            if extra == "$LATEST" {
+                return Err(invalid(
+                    "$LATEST is not supported for an alias pointing to more than 1 version",
+                ));
+            }
+            if extra == version {
+                return Err(invalid(format!(
+                    "Alias's primary version {version} cannot also be its additional version"
+                )));
+            }
+            let known = extra
+                .parse::<u64>()
+                .ok()
+                .is_some_and(|n| record.versions.contains_key(&n));
+            if !known {
+                return Err(ApiError::ResourceNotFound(format!(
+                    "Function not found: {}:{extra}",
+                    self.function_arn(name)
+                )));
+            }
+            if !(0.0..=1.0).contains(weight) {
+                return Err(invalid(format!(
+                    "Invalid weight {weight}: weights are between 0.0 and 1.0"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn create_alias(&self, name: &str, input: AliasInput) -> Result<AliasConfiguration, ApiError> {
+        let alias = input.name.ok_or_else(|| invalid("Name is required"))?;
+        validate::alias_name(&alias)?;
+        let version = input
+            .function_version
+            .ok_or_else(|| invalid("FunctionVersion is required"))?;
+        let description = input.description.unwrap_or_default();
+        validate::description(&description)?;
+        let mut state = self.state.lock().await;
+        let mut record = self.record(&state.functions, name)?.clone();
+        self.check_alias_target(&record, name, &version, input.routing_config.as_ref())?;
+        if record.aliases.contains_key(&alias) {
+            return Err(ApiError::ResourceConflict(format!(
+                "Alias already exists: {}:{alias}",
+                self.function_arn(name)
+            )));
+        }
+        let config = AliasConfiguration {
+            alias_arn: format!("{}:{alias}", self.function_arn(name)),
+            name: alias.clone(),
+            function_version: version,
+            description,
+            routing_config: input
+                .routing_config
+                .filter(|r| !r.additional_version_weights.is_empty()),
+            revision_id: new_revision(),
+        };
+        record.aliases.insert(alias, config.clone());
+        self.persist(&record).await?;
+        state.functions.insert(name.to_string(), record);
+        Ok(config)
+    }
+
+    pub async fn get_alias(&self, name: &str, alias: &str) -> Result<AliasConfiguration, ApiError> {
+        let state = self.state.lock().await;
+        let record = self.record(&state.functions, name)?;
+        record
+            .aliases
+            .get(alias)
+            .cloned()
+            .ok_or_else(|| self.alias_not_found(name, alias))
+    }
+
+    fn alias_not_found(&self, name: &str, alias: &str) -> ApiError {
+        ApiError::ResourceNotFound(format!("Alias not found: {}:{alias}", self.function_arn(name)))
+    }
+
+    pub async fn update_alias(
+        &self,
+        name: &str,
+        alias: &str,
+        input: AliasInput,
+    ) -> Result<AliasConfiguration, ApiError> {
+        let mut state = self.state.lock().await;
+        let mut record = self.record(&state.functions, name)?.clone();
+        let mut config = record
+            .aliases
+            .get(alias)
+            .cloned()
+            .ok_or_else(|| self.alias_not_found(name, alias))?;
+        check_revision(input.revision_id.as_deref(), &config.revision_id)?;
+        if let Some(version) = input.function_version {
+            config.function_version = version;
+        }
+        if let Some(description) = input.description {
+            validate::description(&description)?;
+            config.description = description;
+        }
+        if let Some(routing) = input.routing_config {
+            config.routing_config = Some(routing).filter(|r| !r.additional_version_weights.is_empty());
+        }
+        self.check_alias_target(
+            &record,
+            name,
+            &config.function_version,
+            config.routing_config.as_ref(),
+        )?;
+        config.revision_id = new_revision();
+        record.aliases.insert(alias.to_string(), config.clone());
+        self.persist(&record).await?;
+        state.functions.insert(name.to_string(), record);
+        Ok(config)
+    }
+
+    pub async fn delete_alias(&self, name: &str, alias: &str) -> Result<(), ApiError> {
+        let mut state = self.state.lock().await;
+        let mut record = self.record(&state.functions, name)?.clone();
+        if record.aliases.remove(alias).is_none() {
+            // Lambda answers 204 for an alias that is already gone.
+            return Ok(());
+        }
+        self.persist(&record).await?;
+        state.functions.insert(name.to_string(), record);
+        Ok(())
+    }
+
+    pub async fn list_aliases(
+        &self,
+        name: &str,
+        function_version: Option<&str>,
+        marker: Option<&str>,
+        max_items: usize,
+    ) -> Result<(Vec<AliasConfiguration>, Option<String>), ApiError> {
+        let state = self.state.lock().await;
+        let record = self.record(&state.functions, name)?;
+        let all = record
+            .aliases
+            .values()
+            .filter(|a| function_version.is_none_or(|v| a.function_version == v))
+            .cloned()
+            .collect();
+        Ok(paginate(all, marker, max_items))
+    }
+}
