@@ -3,7 +3,7 @@
 use anyhow::Context;
 use clap::Parser;
 use lambkin_host::config::{Cli, Command};
-use lambkin_host::registry::Registry;
+use lambkin_host::registry::{Registry, RegistryConfig};
 use lambkin_host::sandbox::{Sandbox, SandboxConfig};
 use lambkin_host::server::{self, AppState};
 use std::process::ExitCode;
@@ -32,13 +32,14 @@ async fn serve(args: lambkin_host::config::ServeArgs) -> anyhow::Result<()> {
         compile_cache_dir: Some(args.common.data_dir.join("compiled")),
         environments_dir: None,
     })?;
-    let store = open_store(&args)?;
-    let registry = Registry::open(
-        store,
-        sandbox.clone(),
-        &args.common.region,
-        &args.common.account_id,
-    )
+    let registry = Registry::open(RegistryConfig {
+        store: open_store(&args)?,
+        buckets: local_store(&args.common.data_dir.join("buckets"))?,
+        opt_root: args.common.data_dir.join("opt"),
+        sandbox: sandbox.clone(),
+        region: args.common.region.clone(),
+        account_id: args.common.account_id.clone(),
+    })
     .await
     .context("opening the registry")?;
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -81,8 +82,13 @@ fn open_store(args: &lambkin_host::config::ServeArgs) -> anyhow::Result<Arc<dyn 
             ),
         },
     };
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let store = object_store::local::LocalFileSystem::new_with_prefix(&dir)
+    local_store(&dir)
+}
+
+/// An object store on a local directory (created if needed).
+fn local_store(dir: &std::path::Path) -> anyhow::Result<Arc<dyn object_store::ObjectStore>> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let store = object_store::local::LocalFileSystem::new_with_prefix(dir)
         .with_context(|| format!("opening the store at {}", dir.display()))?;
     Ok(Arc::new(store))
 }

@@ -4,6 +4,7 @@
 pub mod error;
 mod functions;
 mod ident;
+mod layers;
 mod settings;
 mod versions;
 
@@ -24,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .merge(functions::router())
         .merge(versions::router())
         .merge(settings::router())
+        .merge(layers::router())
 }
 
 /// Parses a JSON request body (an empty body is `{}`).

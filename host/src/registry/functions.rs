@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use super::layers::Layers;
 use super::model::{
     EnvironmentResponse, EphemeralStorage, FunctionConfiguration, FunctionRecord, RuntimeManagement,
     RuntimeVersionConfig, SnapStartResponse, VersionRecord,
@@ -103,33 +104,8 @@ fn invalid(message: impl Into<String>) -> ApiError {
     ApiError::InvalidParameterValue(message.into())
 }
 
-/// Decodes and unpacks `Code`; the component is found by `handler` inside a zip.
-fn read_package(
-    zip_file: Option<&str>,
-    s3: (Option<&str>, Option<&str>),
-    image_uri: Option<&str>,
-    handler: &str,
-) -> Result<Package, ApiError> {
-    if image_uri.is_some() {
-        return Err(invalid(
-            "lambkin runs Zip packages only: ImageUri is not supported",
-        ));
-    }
-    let bytes = match (zip_file, s3) {
-        (Some(b64), _) => base64::engine::general_purpose::STANDARD
-            .decode(b64)
-            .map_err(|e| invalid(format!("ZipFile is not valid base64: {e}")))?,
-        (None, (Some(_), Some(_))) => {
-            return Err(invalid(
-                "Code.S3Bucket/S3Key is not supported by this lambkin build yet; upload ZipFile",
-            ));
-        }
-        _ => {
-            return Err(invalid(
-                "Please provide a source for function code (Code.ZipFile).",
-            ));
-        }
-    };
+/// Unpacks a package; the component is found by `handler` inside a zip.
+fn read_package(bytes: Vec<u8>, handler: &str) -> Result<Package, ApiError> {
     let wasm = package::extract_wasm(&bytes, handler)?;
     Ok(Package {
         wasm_sha256: hex::encode(Sha256::digest(&wasm)),
@@ -140,7 +116,11 @@ fn read_package(
 }
 
 /// Validates `input` and applies it to `config`; fields absent from `input` are left as they are.
-fn apply(config: &mut FunctionConfiguration, input: ConfigurationInput) -> Result<(), ApiError> {
+fn apply(
+    config: &mut FunctionConfiguration,
+    input: ConfigurationInput,
+    layers: &Layers,
+) -> Result<(), ApiError> {
     if let Some(role) = input.role {
         validate::role(&role)?;
         config.role = role;
@@ -190,12 +170,8 @@ fn apply(config: &mut FunctionConfiguration, input: ConfigurationInput) -> Resul
         }
         config.logging_config = merged;
     }
-    if let Some(layers) = input.layers
-        && let Some(layer) = layers.first()
-    {
-        return Err(ApiError::InvalidParameterValue(format!(
-            "Layer version {layer} does not exist: lambkin has no layers yet"
-        )));
+    if let Some(arns) = input.layers {
+        config.layers = Registry::layer_references(layers, &arns)?;
     }
     if let Some(tracing) = input.tracing_config {
         let mode = tracing
@@ -253,6 +229,30 @@ fn mark_in_progress(config: &mut FunctionConfiguration, creating: bool) {
 }
 
 impl Registry {
+    /// The package bytes `Code` points at: inline base64, or an object of the buckets store.
+    async fn package_bytes(
+        &self,
+        zip_file: Option<&str>,
+        s3_bucket: Option<&str>,
+        s3_key: Option<&str>,
+        image_uri: Option<&str>,
+    ) -> Result<Vec<u8>, ApiError> {
+        if image_uri.is_some() {
+            return Err(invalid(
+                "lambkin runs Zip packages only: ImageUri is not supported",
+            ));
+        }
+        match (zip_file, s3_bucket, s3_key) {
+            (Some(b64), _, _) => base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .map_err(|e| invalid(format!("ZipFile is not valid base64: {e}"))),
+            (None, Some(bucket), Some(key)) => Ok(self.s3_object(bucket, key).await?.to_vec()),
+            _ => Err(invalid(
+                "Please provide a source for function code (Code.ZipFile or Code.S3Bucket and S3Key).",
+            )),
+        }
+    }
+
     pub async fn create_function(
         self: &Arc<Self>,
         input: CreateFunctionInput,
@@ -279,12 +279,15 @@ impl Registry {
             .unwrap_or_else(|| "function.wasm".into());
         validate::handler(&handler)?;
         let code = &input.code;
-        let package = read_package(
-            code.zip_file.as_deref(),
-            (code.s3_bucket.as_deref(), code.s3_key.as_deref()),
-            code.image_uri.as_deref(),
-            &handler,
-        )?;
+        let bytes = self
+            .package_bytes(
+                code.zip_file.as_deref(),
+                code.s3_bucket.as_deref(),
+                code.s3_key.as_deref(),
+                code.image_uri.as_deref(),
+            )
+            .await?;
+        let package = read_package(bytes, &handler)?;
         let mut config = FunctionConfiguration {
             function_name: name.clone(),
             function_arn: self.function_arn(&name),
@@ -324,10 +327,9 @@ impl Registry {
             },
             logging_config: json!({ "LogFormat": "Text", "LogGroup": format!("/aws/lambda/{name}") }),
         };
-        apply(&mut config, input.configuration)?;
-        mark_in_progress(&mut config, true);
-
         let mut state = self.state.lock().await;
+        apply(&mut config, input.configuration, &state.layers)?;
+        mark_in_progress(&mut config, true);
         if state.functions.contains_key(&name) {
             return Err(ApiError::ResourceConflict(format!(
                 "Function already exist: {name}"
@@ -459,18 +461,21 @@ impl Registry {
         name: &str,
         input: UpdateCodeInput,
     ) -> Result<FunctionConfiguration, ApiError> {
+        let bytes = self
+            .package_bytes(
+                input.zip_file.as_deref(),
+                input.s3_bucket.as_deref(),
+                input.s3_key.as_deref(),
+                input.image_uri.as_deref(),
+            )
+            .await?;
         let mut state = self.state.lock().await;
         let mut record = self.record(&state.functions, name)?.clone();
         check_revision(
             input.revision_id.as_deref(),
             &record.latest.configuration.revision_id,
         )?;
-        let package = read_package(
-            input.zip_file.as_deref(),
-            (input.s3_bucket.as_deref(), input.s3_key.as_deref()),
-            input.image_uri.as_deref(),
-            &record.latest.configuration.handler,
-        )?;
+        let package = read_package(bytes, &record.latest.configuration.handler)?;
         let architectures = match input.architectures {
             Some(list) => architectures(Some(list))?,
             None => record.latest.configuration.architectures.clone(),
@@ -519,7 +524,7 @@ impl Registry {
                 config.function_arn
             )));
         }
-        apply(config, input)?;
+        apply(config, input, &state.layers)?;
         config.last_modified = now_timestamp();
         config.revision_id = new_revision();
         self.persist(&record).await?;

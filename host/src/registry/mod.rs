@@ -6,9 +6,14 @@
 //! - `functions/<name>.json`: a [`FunctionRecord`] ($LATEST, versions, aliases, settings);
 //! - `counters/<name>.json`: the last version number ever published under that name (kept after
 //!   the function is deleted, so numbers are never reused);
-//! - `code/<sha256>.wasm`: components by content hash.
+//! - `code/<sha256>.wasm`: components by content hash;
+//! - `layers/…`, `layer-counters/…`: see [`layers`].
+//!
+//! `Code.S3Bucket`/`S3Key` are read from a second object store, `buckets` (by default the
+//! directory `buckets/` of the data directory, one subdirectory per bucket).
 
 mod functions;
+pub mod layers;
 pub mod model;
 pub mod package;
 mod settings;
@@ -21,19 +26,36 @@ use object_store::path::Path as StorePath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::Mutex;
 
 use crate::api::ApiError;
 use crate::sandbox::{RUNTIME_VERSION, Sandbox};
 pub use functions::{CodeInput, ConfigurationInput, CreateFunctionInput, UpdateCodeInput};
+pub use layers::{LayerVersion, PublishLayerInput};
 pub use model::{AliasConfiguration, FunctionConfiguration, FunctionRecord, VersionRecord};
 pub use settings::AccountSettings;
 pub use versions::{AliasInput, PublishInput};
 
+/// What the registry is opened on.
+pub struct RegistryConfig {
+    /// The system of record.
+    pub store: Arc<dyn ObjectStore>,
+    /// Where `Code.S3Bucket`/`S3Key` are read, as `<bucket>/<key>`.
+    pub buckets: Arc<dyn ObjectStore>,
+    /// Local directory for unpacked layer sets (the functions' `/opt`).
+    pub opt_root: PathBuf,
+    pub sandbox: Sandbox,
+    pub region: String,
+    pub account_id: String,
+}
+
 /// Where functions live and how they are named.
 pub struct Registry {
     store: Arc<dyn ObjectStore>,
+    buckets: Arc<dyn ObjectStore>,
+    opt_root: PathBuf,
     /// Compiles code when it arrives, so State tells the truth before anyone invokes.
     sandbox: Sandbox,
     region: String,
@@ -47,17 +69,16 @@ struct State {
     functions: BTreeMap<String, FunctionRecord>,
     /// Last version number ever published per function name.
     counters: BTreeMap<String, u64>,
+    layers: layers::Layers,
+    /// Last version number ever published per layer name.
+    layer_counters: BTreeMap<String, u64>,
 }
 
 impl Registry {
     /// Opens the registry on `store`, reading every document, and finishes any code compilation
     /// that a crash interrupted.
-    pub async fn open(
-        store: Arc<dyn ObjectStore>,
-        sandbox: Sandbox,
-        region: &str,
-        account_id: &str,
-    ) -> anyhow::Result<Arc<Registry>> {
+    pub async fn open(config: RegistryConfig) -> anyhow::Result<Arc<Registry>> {
+        let store = config.store;
         let mut state = State::default();
         for (key, bytes) in read_all(store.as_ref(), "functions").await? {
             let record: FunctionRecord = serde_json::from_slice(&bytes)
@@ -67,10 +88,29 @@ impl Registry {
                 .insert(record.latest.configuration.function_name.clone(), record);
         }
         for (key, bytes) in read_all(store.as_ref(), "counters").await? {
-            let last: u64 = serde_json::from_slice(&bytes)
+            state
+                .counters
+                .insert(document_name(&key, "counters/"), counter(&key, &bytes)?);
+        }
+        for (key, bytes) in read_all(store.as_ref(), "layer-counters").await? {
+            state
+                .layer_counters
+                .insert(document_name(&key, "layer-counters/"), counter(&key, &bytes)?);
+        }
+        for (key, bytes) in read_all(store.as_ref(), "layers").await? {
+            let version: layers::LayerVersion = serde_json::from_slice(&bytes)
                 .map_err(|e| anyhow::anyhow!("corrupt registry document {key}: {e}"))?;
-            let name = key.trim_start_matches("counters/").trim_end_matches(".json");
-            state.counters.insert(name.to_string(), last);
+            let name = key
+                .trim_start_matches("layers/")
+                .split('/')
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            state
+                .layers
+                .entry(name)
+                .or_default()
+                .insert(version.version, version);
         }
         let pending: Vec<(String, String)> = state
             .functions
@@ -85,9 +125,11 @@ impl Registry {
             .collect();
         let registry = Arc::new(Registry {
             store,
-            sandbox,
-            region: region.to_string(),
-            account_id: account_id.to_string(),
+            buckets: config.buckets,
+            opt_root: config.opt_root,
+            sandbox: config.sandbox,
+            region: config.region,
+            account_id: config.account_id,
             state: Mutex::new(state),
         });
         for (name, sha) in pending {
@@ -122,6 +164,18 @@ impl Registry {
     pub async fn code(&self, sha256: &str) -> Result<Bytes, ApiError> {
         let path = StorePath::from(format!("code/{sha256}.wasm"));
         let object = self.store.get(&path).await.map_err(store_error)?;
+        object.bytes().await.map_err(store_error)
+    }
+
+    /// `Code.S3Bucket`/`S3Key`: the object `<bucket>/<key>` of the buckets store.
+    pub(crate) async fn s3_object(&self, bucket: &str, key: &str) -> Result<Bytes, ApiError> {
+        let path = StorePath::from(format!("{bucket}/{key}"));
+        let object = self.buckets.get(&path).await.map_err(|e| match e {
+            object_store::Error::NotFound { .. } => ApiError::InvalidParameterValue(format!(
+                "Error occurred while GetObject. S3 Error Code: NoSuchKey. S3 Error Message: The specified key does not exist. (bucket {bucket}, key {key})"
+            )),
+            other => store_error(other),
+        })?;
         object.bytes().await.map_err(store_error)
     }
 
@@ -231,16 +285,30 @@ fn settle(config: &mut FunctionConfiguration, verdict: &Result<(), String>) {
     }
 }
 
-/// Every object under `prefix`, with its key.
+/// Every JSON document under `prefix`, with its key.
 async fn read_all(store: &dyn ObjectStore, prefix: &str) -> anyhow::Result<Vec<(String, Bytes)>> {
     let prefix = StorePath::from(prefix);
     let metas: Vec<_> = store.list(Some(&prefix)).try_collect().await?;
     let mut out = Vec::with_capacity(metas.len());
-    for meta in metas {
+    for meta in metas
+        .into_iter()
+        .filter(|m| m.location.as_ref().ends_with(".json"))
+    {
         let bytes = store.get(&meta.location).await?.bytes().await?;
         out.push((meta.location.to_string(), bytes));
     }
     Ok(out)
+}
+
+/// `counters/<name>.json` → `<name>`.
+fn document_name(key: &str, prefix: &str) -> String {
+    key.trim_start_matches(prefix)
+        .trim_end_matches(".json")
+        .to_string()
+}
+
+fn counter(key: &str, bytes: &[u8]) -> anyhow::Result<u64> {
+    serde_json::from_slice(bytes).map_err(|e| anyhow::anyhow!("corrupt registry document {key}: {e}"))
 }
 
 fn store_error(e: object_store::Error) -> ApiError {

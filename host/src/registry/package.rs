@@ -28,10 +28,44 @@ pub fn extract_wasm(package: &[u8], handler: &str) -> Result<Vec<u8>, ApiError> 
             "Could not unzip uploaded file. Please check your file, then try to upload again. The code must be a WebAssembly component or a zip holding one.",
         ));
     }
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(package))
+    let mut archive = open_zip(package)?;
+    let names = check_entries(&mut archive)?;
+    let wanted = names
+        .iter()
+        .position(|name| name.trim_start_matches("./") == handler);
+    let index = wanted.ok_or_else(|| {
+        invalid(&format!(
+            "The deployment package has no file named by the Handler ({handler:?}): it must hold the function's .wasm under that name"
+        ))
+    })?;
+    let entry = archive
+        .by_index(index)
         .map_err(|e| invalid(&format!("Could not unzip uploaded file: {e}")))?;
+    let mut wasm = Vec::new();
+    // Read one byte past the declared size: a lying header cannot make this read unbounded.
+    entry
+        .take(MAX_UNZIPPED_BYTES + 1)
+        .read_to_end(&mut wasm)
+        .map_err(|e| invalid(&format!("Could not unzip uploaded file: {e}")))?;
+    if wasm.len() as u64 > MAX_UNZIPPED_BYTES {
+        return Err(ApiError::RequestEntityTooLarge(format!(
+            "Unzipped size must be smaller than {MAX_UNZIPPED_BYTES} bytes"
+        )));
+    }
+    Ok(wasm)
+}
+
+/// Opens a zip, or says it is not one.
+fn open_zip(bytes: &[u8]) -> Result<zip::ZipArchive<std::io::Cursor<&[u8]>>, ApiError> {
+    zip::ZipArchive::new(std::io::Cursor::new(bytes))
+        .map_err(|e| invalid(&format!("Could not unzip uploaded file: {e}")))
+}
+
+/// Checks every entry (no traversal, no symlinks, no bombs, Lambda's unzipped limit) and returns
+/// their names, in archive order.
+fn check_entries(archive: &mut zip::ZipArchive<std::io::Cursor<&[u8]>>) -> Result<Vec<String>, ApiError> {
     let mut total: u64 = 0;
-    let mut wanted = None;
+    let mut names = Vec::with_capacity(archive.len());
     for i in 0..archive.len() {
         let entry = archive
             .by_index_raw(i)
@@ -61,35 +95,52 @@ pub fn extract_wasm(package: &[u8], handler: &str) -> Result<Vec<u8>, ApiError> 
                 "The zip entry {name:?} expands too much to be real code"
             )));
         }
-        if name.trim_start_matches("./") == handler {
-            wanted = Some(i);
-        }
+        names.push(name);
     }
     if total > MAX_UNZIPPED_BYTES {
         return Err(ApiError::RequestEntityTooLarge(format!(
             "Unzipped size must be smaller than {MAX_UNZIPPED_BYTES} bytes"
         )));
     }
-    let index = wanted.ok_or_else(|| {
-        invalid(&format!(
-            "The deployment package has no file named by the Handler ({handler:?}): it must hold the function's .wasm under that name"
-        ))
-    })?;
-    let entry = archive
-        .by_index(index)
-        .map_err(|e| invalid(&format!("Could not unzip uploaded file: {e}")))?;
-    let mut wasm = Vec::new();
-    // Read one byte past the declared size: a lying header cannot make this read unbounded.
-    entry
-        .take(MAX_UNZIPPED_BYTES + 1)
-        .read_to_end(&mut wasm)
-        .map_err(|e| invalid(&format!("Could not unzip uploaded file: {e}")))?;
-    if wasm.len() as u64 > MAX_UNZIPPED_BYTES {
+    Ok(names)
+}
+
+/// Checks a layer archive as a deployment package is checked (it must be a zip).
+pub fn check_layer(bytes: &[u8]) -> Result<(), ApiError> {
+    if bytes.len() > MAX_ZIPPED_BYTES {
         return Err(ApiError::RequestEntityTooLarge(format!(
-            "Unzipped size must be smaller than {MAX_UNZIPPED_BYTES} bytes"
+            "Zipped size must be smaller than {MAX_ZIPPED_BYTES} bytes"
         )));
     }
-    Ok(wasm)
+    check_entries(&mut open_zip(bytes)?).map(|_| ())
+}
+
+/// Unpacks checked layer archives, in order, into `dest` (later layers win, as in Lambda's /opt).
+pub fn extract_layers(archives: &[bytes::Bytes], dest: &std::path::Path) -> Result<(), ApiError> {
+    for bytes in archives {
+        let mut archive = open_zip(bytes)?;
+        check_entries(&mut archive)?;
+        for i in 0..archive.len() {
+            let mut entry = archive
+                .by_index(i)
+                .map_err(|e| invalid(&format!("Could not unzip layer: {e}")))?;
+            let Some(relative) = entry.enclosed_name() else {
+                return Err(invalid("A layer entry points outside the package"));
+            };
+            let path = dest.join(relative);
+            let io = |e: std::io::Error| ApiError::Service(format!("unpacking a layer: {e}"));
+            if entry.is_dir() {
+                std::fs::create_dir_all(&path).map_err(io)?;
+                continue;
+            }
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(io)?;
+            }
+            let mut file = std::fs::File::create(&path).map_err(io)?;
+            std::io::copy(&mut (&mut entry).take(MAX_UNZIPPED_BYTES), &mut file).map_err(io)?;
+        }
+    }
+    Ok(())
 }
 
 fn invalid(message: &str) -> ApiError {

@@ -181,6 +181,9 @@ impl ExecutionEnvironment {
             .allow_ip_name_lookup(false)
             .socket_addr_check(|_, _| Box::pin(async { false }))
             .preopened_dir(tmp.path(), "/tmp", FsPerms::ReadWrite)?;
+        if let Some(opt) = &spec.opt_dir {
+            wasi.preopened_dir(opt, "/opt", FsPerms::ReadOnly)?;
+        }
         let state = EnvState {
             wasi: wasi.build(),
             table: wasmtime::component::ResourceTable::new(),

@@ -85,6 +85,8 @@ pub struct FunctionSpec {
     pub environment: BTreeMap<String, String>,
     /// `on-demand`, `provisioned-concurrency` or `snap-start`.
     pub initialization_type: String,
+    /// The function's layers, unpacked: mounted read-only at `/opt`.
+    pub opt_dir: Option<PathBuf>,
 }
 
 impl FunctionSpec {
@@ -101,6 +103,7 @@ impl FunctionSpec {
             ephemeral_storage_mb: 512,
             environment: BTreeMap::new(),
             initialization_type: "on-demand".to_string(),
+            opt_dir: None,
         }
     }
 }
