@@ -435,3 +435,34 @@ async fn the_guest_cannot_open_sockets() {
     listener.set_nonblocking(true).expect("nonblocking");
     assert!(listener.accept().is_err(), "no connection reached the host");
 }
+
+#[tokio::test]
+async fn layers_are_mounted_read_only_at_opt() {
+    let opt = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(opt.path().join("config")).expect("mkdir");
+    std::fs::write(opt.path().join("config/greeting.txt"), b"hello from a layer").expect("write");
+    let opt_dir = opt.path().to_path_buf();
+    let tmp = function("tmp", move |spec| spec.opt_dir = Some(opt_dir));
+    let mut env = start(&tmp).await;
+    let out = body(
+        &invoke(
+            &mut env,
+            json!({
+                "probe": ["/opt", "/opt/config/greeting.txt", "/opt/.."],
+                "create": ["/opt/new.txt", "/opt/config/greeting.txt", "/tmp/ok.txt"],
+            }),
+        )
+        .await,
+    );
+    let probes = &out["probes"];
+    assert_eq!(probes[0]["entries"], 1, "{probes}");
+    assert_eq!(probes[1]["bytes"], "hello from a layer".len(), "{probes}");
+    assert!(probes[2]["entries"].is_null(), "no way up from /opt: {probes}");
+    let created = &out["created"];
+    assert_eq!(created[0]["created"], false, "{created}");
+    assert_eq!(created[1]["created"], false, "{created}");
+    assert_eq!(created[2]["created"], true, "/tmp stays writable: {created}");
+    let untouched = std::fs::read(opt.path().join("config/greeting.txt")).expect("read");
+    assert_eq!(untouched, b"hello from a layer");
+    assert!(!opt.path().join("new.txt").exists());
+}

@@ -29,6 +29,7 @@ pub fn app(state: AppState) -> Router {
         .route("/health", get(health))
         .merge(crate::api::router())
         .fallback(unknown_operation)
+        .layer(axum::middleware::map_response(aws_error_for_oversized_bodies))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
@@ -52,6 +53,20 @@ async fn health(
         "runtimeVersion": crate::sandbox::RUNTIME_VERSION,
         "poolingAllocator": state.sandbox.uses_pooling_allocator(),
     }))
+}
+
+/// axum refuses a body over the limit with a plain-text 413; clients expect the AWS format.
+async fn aws_error_for_oversized_bodies(response: axum::response::Response) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if response.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE
+        && !response.headers().contains_key("x-amzn-ErrorType")
+    {
+        return ApiError::RequestEntityTooLarge(format!(
+            "Request must be smaller than {MAX_BODY_BYTES} bytes for the operation"
+        ))
+        .into_response();
+    }
+    response
 }
 
 async fn unknown_operation(uri: axum::http::Uri) -> ApiError {

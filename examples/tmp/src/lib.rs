@@ -20,6 +20,8 @@ pub struct Event {
     pub probe: Vec<String>,
     /// Addresses (`ip:port`) to try to open a TCP connection to.
     pub connect: Vec<String>,
+    /// Files to try to create (outside /tmp this must fail).
+    pub create: Vec<String>,
 }
 
 #[lambkin::handler]
@@ -32,7 +34,17 @@ pub fn tmp(event: Event, _ctx: &lambkin::Context) -> Result<Value, lambkin::Erro
     let fill = event.fill_bytes.map(|bytes| fill(&fill_path, bytes));
     let probes: Vec<Value> = event.probe.iter().map(|p| probe(p)).collect();
     let connections: Vec<Value> = event.connect.iter().map(|a| connect(a)).collect();
-    Ok(json!({ "previous": previous, "fill": fill, "probes": probes, "connections": connections }))
+    let created: Vec<Value> = event
+        .create
+        .iter()
+        .map(|path| {
+            let result = fs::write(path, b"written by the tmp example");
+            json!({ "path": path, "created": result.is_ok(), "error": result.err().map(|e| e.to_string()) })
+        })
+        .collect();
+    Ok(
+        json!({ "previous": previous, "fill": fill, "probes": probes, "connections": connections, "created": created }),
+    )
 }
 
 fn fill(path: &str, target: u64) -> Value {

@@ -340,6 +340,7 @@ impl Registry {
             latest: VersionRecord {
                 configuration: config,
                 wasm_sha256: package.wasm_sha256.clone(),
+                published_from: None,
             },
             versions: BTreeMap::new(),
             aliases: BTreeMap::new(),

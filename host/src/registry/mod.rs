@@ -24,14 +24,13 @@ use bytes::Bytes;
 use futures::TryStreamExt;
 use object_store::path::Path as StorePath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::Mutex;
 
 use crate::api::ApiError;
-use crate::sandbox::{RUNTIME_VERSION, Sandbox};
+use crate::sandbox::Sandbox;
 pub use functions::{CodeInput, ConfigurationInput, CreateFunctionInput, UpdateCodeInput};
 pub use layers::{LayerVersion, PublishLayerInput};
 pub use model::{AliasConfiguration, FunctionConfiguration, FunctionRecord, VersionRecord};
@@ -148,8 +147,7 @@ impl Registry {
 
     /// The one runtime version this host provides: lambkin's guest ABI + engine.
     pub fn runtime_version_arn(&self) -> String {
-        let id = hex::encode(Sha256::digest(RUNTIME_VERSION.as_bytes()));
-        format!("arn:aws:lambda:{}::runtime:{id}", self.region)
+        crate::sandbox::runtime_version_arn(&self.region)
     }
 
     pub fn account_id(&self) -> &str {

@@ -122,6 +122,10 @@ pub struct VersionRecord {
     pub configuration: FunctionConfiguration,
     /// Hex SHA-256 of the component: its key in the code store and the compile cache.
     pub wasm_sha256: String,
+    /// For a published version: the fingerprint of the $LATEST it was published from, so that
+    /// publishing an unchanged $LATEST again is a no-op.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_from: Option<String>,
 }
 
 /// Everything about one function: the document `functions/<name>.json`.

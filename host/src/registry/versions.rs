@@ -46,6 +46,13 @@ fn substance(config: &FunctionConfiguration) -> FunctionConfiguration {
     c
 }
 
+/// Identifies $LATEST's code and configuration, whatever its revision, timestamps or state.
+fn fingerprint(latest: &VersionRecord) -> String {
+    use sha2::Digest;
+    let text = serde_json::to_string(&substance(&latest.configuration)).unwrap_or_default();
+    hex::encode(sha2::Sha256::digest(format!("{}\n{text}", latest.wasm_sha256)))
+}
+
 impl Registry {
     /// The version `qualifier` designates: `$LATEST` (or none), a number, or an alias.
     pub(super) fn resolve<'a>(
@@ -110,16 +117,11 @@ impl Registry {
         if let Some(description) = &input.description {
             validate::description(description)?;
         }
-        if let Some((_, last)) = record.versions.last_key_value() {
-            let unchanged = last.wasm_sha256 == record.latest.wasm_sha256
-                && substance(&last.configuration)
-                    == substance(&FunctionConfiguration {
-                        description: last.configuration.description.clone(),
-                        ..latest.clone()
-                    });
-            if unchanged {
-                return Ok(last.configuration.clone());
-            }
+        let source = fingerprint(&record.latest);
+        if let Some((_, last)) = record.versions.last_key_value()
+            && last.published_from.as_deref() == Some(source.as_str())
+        {
+            return Ok(last.configuration.clone());
         }
         let number = state
             .counters
@@ -129,6 +131,7 @@ impl Registry {
             .max(record.versions.keys().last().copied().unwrap_or(0))
             + 1;
         let mut version = record.latest.clone();
+        version.published_from = Some(source);
         let config = &mut version.configuration;
         config.version = number.to_string();
         config.function_arn = format!("{}:{number}", self.function_arn(&name));

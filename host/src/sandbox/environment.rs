@@ -147,7 +147,11 @@ impl ExecutionEnvironment {
             Err(trap) => Err(unhandled(&mut store, &trap, "init", INIT_TIMEOUT)),
         };
         let duration = started.elapsed();
-        let init_log = logs::init_log(RUNTIME_VERSION, &log.take());
+        let init_log = logs::init_log(
+            RUNTIME_VERSION,
+            &super::runtime_version_arn(&function.spec.region),
+            &log.take(),
+        );
         match outcome {
             Ok(bindings) => Ok(ExecutionEnvironment {
                 function: function.clone(),

@@ -154,8 +154,10 @@ pub fn invocation_log(
 }
 
 /// The Init phase's part of the log: INIT_START, then whatever Init printed.
-pub fn init_log(runtime_version: &str, output: &str) -> String {
-    let mut log = format!("INIT_START Runtime Version: {runtime_version}\n");
+pub fn init_log(runtime_version: &str, runtime_version_arn: &str, output: &str) -> String {
+    let mut log = format!(
+        "INIT_START Runtime Version: {runtime_version}\tRuntime Version ARN: {runtime_version_arn}\n"
+    );
     push_output(&mut log, output);
     log
 }

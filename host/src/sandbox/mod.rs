@@ -43,6 +43,13 @@ use bindings::{Function, FunctionPre};
 /// The guest ABI and engine a function runs on: Lambda's "runtime version".
 pub const RUNTIME_VERSION: &str = concat!("lambkin:", env!("CARGO_PKG_VERSION"), ".wasmtime-48.0.8");
 
+/// The ARN of [`RUNTIME_VERSION`] in `region`, as RuntimeVersionConfig and INIT_START report it.
+pub fn runtime_version_arn(region: &str) -> String {
+    use sha2::Digest;
+    let id = hex::encode(sha2::Sha256::digest(RUNTIME_VERSION.as_bytes()));
+    format!("arn:aws:lambda:{region}::runtime:{id}")
+}
+
 /// Largest synchronous response, as Lambda's 6 MB limit.
 pub const MAX_RESPONSE_BYTES: usize = 6 * 1024 * 1024;
 
