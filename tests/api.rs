@@ -8,7 +8,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use base64::Engine as _;
-use lambkin_host::registry::{Registry, RegistryConfig};
+use lambkin_host::registry::{Buckets, Registry, RegistryConfig};
 use lambkin_host::sandbox::{Sandbox, SandboxConfig};
 use lambkin_host::server::{self, AppState};
 use object_store::local::LocalFileSystem;
@@ -40,7 +40,7 @@ async fn open(dir: &Path) -> Router {
     };
     let registry = Registry::open(RegistryConfig {
         store: local("store"),
-        buckets: local("buckets"),
+        buckets: Buckets::Local(local("buckets")),
         opt_root: dir.join("opt"),
         sandbox: sandbox(),
         region: "us-east-1".into(),

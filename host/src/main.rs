@@ -3,7 +3,7 @@
 use anyhow::Context;
 use clap::Parser;
 use lambkin_host::config::{Cli, Command};
-use lambkin_host::registry::{Registry, RegistryConfig};
+use lambkin_host::registry::{Buckets, Registry, RegistryConfig};
 use lambkin_host::sandbox::{Sandbox, SandboxConfig};
 use lambkin_host::server::{self, AppState};
 use std::process::ExitCode;
@@ -34,7 +34,10 @@ async fn serve(args: lambkin_host::config::ServeArgs) -> anyhow::Result<()> {
     })?;
     let registry = Registry::open(RegistryConfig {
         store: open_store(&args)?,
-        buckets: local_store(&args.common.data_dir.join("buckets"))?,
+        buckets: match args.store.as_deref() {
+            Some(url) if url.starts_with("s3://") => Buckets::S3,
+            _ => Buckets::Local(local_store(&args.common.data_dir.join("buckets"))?),
+        },
         opt_root: args.common.data_dir.join("opt"),
         sandbox: sandbox.clone(),
         region: args.common.region.clone(),
@@ -71,18 +74,29 @@ async fn shutdown_signal() {
     }
 }
 
-/// The object store of `--store`: `file://<dir>`, by default the data directory.
+/// The object store of `--store`: `file://<dir>` (by default the data directory), or
+/// `s3://bucket/prefix` configured from the `AWS_*` environment (credentials, region,
+/// `AWS_ENDPOINT_URL` for S3-compatible servers).
 fn open_store(args: &lambkin_host::config::ServeArgs) -> anyhow::Result<Arc<dyn object_store::ObjectStore>> {
-    let dir = match args.store.as_deref() {
-        None => args.common.data_dir.clone(),
-        Some(url) => match url.strip_prefix("file://") {
-            Some(path) => std::path::PathBuf::from(path),
-            None => anyhow::bail!(
-                "--store {url}: this build supports file:// stores only (s3:// is not built in yet)"
-            ),
-        },
+    let Some(url) = args.store.as_deref() else {
+        return local_store(&args.common.data_dir);
     };
-    local_store(&dir)
+    if let Some(path) = url.strip_prefix("file://") {
+        return local_store(std::path::Path::new(path));
+    }
+    let Some(location) = url.strip_prefix("s3://") else {
+        anyhow::bail!("--store {url}: expected file://<dir> or s3://<bucket>[/<prefix>]");
+    };
+    let (bucket, prefix) = location.split_once('/').unwrap_or((location, ""));
+    let s3 = object_store::aws::AmazonS3Builder::from_env()
+        .with_bucket_name(bucket)
+        .build()
+        .with_context(|| format!("configuring the S3 store {url}"))?;
+    let prefix = prefix.trim_matches('/');
+    if prefix.is_empty() {
+        return Ok(Arc::new(s3));
+    }
+    Ok(Arc::new(object_store::prefix::PrefixStore::new(s3, prefix)))
 }
 
 /// An object store on a local directory (created if needed).

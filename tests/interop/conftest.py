@@ -62,8 +62,10 @@ def free_port() -> int:
 class Lambkin:
     """One `lambkin serve` process, restartable on the same port and data directory."""
 
-    def __init__(self, binary: Path, workdir: Path):
+    def __init__(self, binary: Path, workdir: Path, extra_args=(), extra_env=None):
         self.binary = binary
+        self.extra_args = list(extra_args)
+        self.extra_env = dict(extra_env or {})
         self.workdir = workdir
         self.data_dir = workdir / "data"
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -77,6 +79,7 @@ class Lambkin:
 
     def _spawn(self) -> subprocess.Popen:
         env = {k: v for k, v in os.environ.items() if k not in _SERVER_ENV_DROP}
+        env.update(self.extra_env)
         with open(self.log_path, "ab") as log:
             log.write(f"\n==== lambkin serve on {self.endpoint} at {time.ctime()} ====\n".encode())
             log.flush()
@@ -88,6 +91,7 @@ class Lambkin:
                     f"{HOST}:{self.port}",
                     "--data-dir",
                     str(self.data_dir),
+                    *self.extra_args,
                 ],
                 stdin=subprocess.DEVNULL,
                 stdout=log,

@@ -41,8 +41,8 @@ pub use versions::{AliasInput, PublishInput};
 pub struct RegistryConfig {
     /// The system of record.
     pub store: Arc<dyn ObjectStore>,
-    /// Where `Code.S3Bucket`/`S3Key` are read, as `<bucket>/<key>`.
-    pub buckets: Arc<dyn ObjectStore>,
+    /// Where `Code.S3Bucket`/`S3Key` are read.
+    pub buckets: Buckets,
     /// Local directory for unpacked layer sets (the functions' `/opt`).
     pub opt_root: PathBuf,
     pub sandbox: Sandbox,
@@ -50,10 +50,18 @@ pub struct RegistryConfig {
     pub account_id: String,
 }
 
+/// Where `Code.S3Bucket`/`S3Key` (and layer `Content.S3Bucket`/`S3Key`) are read from.
+pub enum Buckets {
+    /// A local store holding `<bucket>/<key>` (by default `buckets/` in the data directory).
+    Local(Arc<dyn ObjectStore>),
+    /// Real S3 (or an S3-compatible endpoint), configured from the `AWS_*` environment.
+    S3,
+}
+
 /// Where functions live and how they are named.
 pub struct Registry {
     store: Arc<dyn ObjectStore>,
-    buckets: Arc<dyn ObjectStore>,
+    buckets: Buckets,
     opt_root: PathBuf,
     /// Compiles code when it arrives, so State tells the truth before anyone invokes.
     sandbox: Sandbox,
@@ -167,8 +175,17 @@ impl Registry {
 
     /// `Code.S3Bucket`/`S3Key`: the object `<bucket>/<key>` of the buckets store.
     pub(crate) async fn s3_object(&self, bucket: &str, key: &str) -> Result<Bytes, ApiError> {
-        let path = StorePath::from(format!("{bucket}/{key}"));
-        let object = self.buckets.get(&path).await.map_err(|e| match e {
+        let fetched = match &self.buckets {
+            Buckets::Local(store) => store.get(&StorePath::from(format!("{bucket}/{key}"))).await,
+            Buckets::S3 => {
+                let s3 = object_store::aws::AmazonS3Builder::from_env()
+                    .with_bucket_name(bucket)
+                    .build()
+                    .map_err(|e| ApiError::InvalidParameterValue(format!("S3 bucket {bucket}: {e}")))?;
+                s3.get(&StorePath::from(key)).await
+            }
+        };
+        let object = fetched.map_err(|e| match e {
             object_store::Error::NotFound { .. } => ApiError::InvalidParameterValue(format!(
                 "Error occurred while GetObject. S3 Error Code: NoSuchKey. S3 Error Message: The specified key does not exist. (bucket {bucket}, key {key})"
             )),
