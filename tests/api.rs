@@ -6,130 +6,9 @@ mod support;
 
 use axum::Router;
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use base64::Engine as _;
-use lambkin_host::registry::{Buckets, Registry, RegistryConfig};
-use lambkin_host::sandbox::{Sandbox, SandboxConfig};
-use lambkin_host::server::{self, AppState};
-use object_store::local::LocalFileSystem;
+use axum::http::StatusCode;
 use serde_json::{Value, json};
-use std::path::Path;
-use std::sync::{Arc, OnceLock};
-use tower::ServiceExt;
-
-const ROLE: &str = "arn:aws:iam::000000000000:role/lambda-role";
-
-fn sandbox() -> Sandbox {
-    static SANDBOX: OnceLock<Sandbox> = OnceLock::new();
-    SANDBOX
-        .get_or_init(|| {
-            Sandbox::new(SandboxConfig {
-                compile_cache_dir: Some(Path::new(env!("CARGO_TARGET_TMPDIR")).join("api-compiled")),
-                environments_dir: None,
-            })
-            .expect("sandbox")
-        })
-        .clone()
-}
-
-async fn open(dir: &Path) -> Router {
-    let local = |sub: &str| {
-        std::fs::create_dir_all(dir.join(sub)).expect("mkdir");
-        Arc::new(LocalFileSystem::new_with_prefix(dir.join(sub)).expect("store"))
-            as Arc<dyn object_store::ObjectStore>
-    };
-    let registry = Registry::open(RegistryConfig {
-        store: local("store"),
-        buckets: Buckets::Local(local("buckets")),
-        opt_root: dir.join("opt"),
-        sandbox: sandbox(),
-        region: "us-east-1".into(),
-        account_id: "000000000000".into(),
-    })
-    .await
-    .expect("registry");
-    server::app(AppState {
-        sandbox: sandbox(),
-        registry,
-    })
-}
-
-/// One request; returns the status, the `x-amzn-ErrorType` (if any) and the JSON body.
-async fn call(
-    app: &Router,
-    method: &str,
-    uri: &str,
-    body: Option<Value>,
-) -> (StatusCode, Option<String>, Value) {
-    let body = body
-        .map(|b| Body::from(b.to_string()))
-        .unwrap_or_else(Body::empty);
-    call_raw(app, method, uri, body).await
-}
-
-async fn call_raw(app: &Router, method: &str, uri: &str, body: Body) -> (StatusCode, Option<String>, Value) {
-    let request = Request::builder()
-        .method(method)
-        .uri(uri)
-        .body(body)
-        .expect("request");
-    let response = app.clone().oneshot(request).await.expect("response");
-    let status = response.status();
-    let error = response
-        .headers()
-        .get("x-amzn-ErrorType")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .expect("body");
-    let json = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes).expect("JSON body")
-    };
-    (status, error, json)
-}
-
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-fn create_body(name: &str, extra: Value) -> Value {
-    let mut body = json!({
-        "FunctionName": name,
-        "Role": ROLE,
-        "Runtime": "provided.al2023",
-        "Handler": "hello.wasm",
-        "Code": { "ZipFile": b64(&support::example_bytes("hello")) },
-    });
-    if let (Some(target), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
-        target.extend(extra.clone());
-    }
-    body
-}
-
-/// Creates a function from `hello` and waits until it is Active (updates are refused before).
-async fn create(app: &Router, name: &str) -> Value {
-    let (status, error, body) = call(
-        app,
-        "POST",
-        "/2015-03-31/functions",
-        Some(create_body(name, json!({}))),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{error:?} {body}");
-    assert_eq!(settled(app, name).await["State"], "Active");
-    body
-}
-
-/// Asserts an AWS error: the status and `x-amzn-ErrorType` of the model, and a message.
-fn assert_error(result: (StatusCode, Option<String>, Value), status: StatusCode, code: &str) {
-    let (got_status, got_code, body) = result;
-    assert_eq!((got_status, got_code.as_deref()), (status, Some(code)), "{body}");
-    assert_eq!(body["Type"], "User", "{body}");
-    assert!(body["Message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
-}
+use support::server::{assert_error, b64, call, call_raw, create, create_body, open, settled};
 
 async fn update_config(app: &Router, name: &str, body: Value) -> (StatusCode, Option<String>, Value) {
     call(
@@ -515,24 +394,6 @@ async fn packages_from_zips_and_buckets_and_their_limits() {
         StatusCode::PAYLOAD_TOO_LARGE,
         "RequestEntityTooLargeException",
     );
-}
-
-/// Polls GetFunctionConfiguration until the state leaves Pending.
-async fn settled(app: &Router, name: &str) -> Value {
-    for _ in 0..300 {
-        let (_, _, config) = call(
-            app,
-            "GET",
-            &format!("/2015-03-31/functions/{name}/configuration"),
-            None,
-        )
-        .await;
-        if config["State"] != "Pending" && config["LastUpdateStatus"] != "InProgress" {
-            return config;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    panic!("{name} never settled");
 }
 
 #[tokio::test]

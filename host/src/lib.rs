@@ -9,11 +9,13 @@
 //!   (memory, timeout, `/tmp` size), guest logs in Lambda's format.
 //! - [`local`]: `lambkin invoke`, one function run once in a fresh environment.
 //! - [`registry`]: functions, versions, aliases and settings, persisted on object_store.
+//! - [`invoke`]: running a function version for the front door (prepared revisions, warm pool).
 //! - [`api`]: the Lambda REST API routers and the AWS error wire format.
 //! - [`server`]: `lambkin serve`, the HTTP front door: [`server::app`] and [`server::run`].
 
 pub mod api;
 pub mod config;
+pub mod invoke;
 pub mod local;
 pub mod registry;
 pub mod sandbox;

@@ -3,6 +3,7 @@
 use anyhow::Context;
 use clap::Parser;
 use lambkin_host::config::{Cli, Command};
+use lambkin_host::invoke::Invoker;
 use lambkin_host::registry::{Buckets, Registry, RegistryConfig};
 use lambkin_host::sandbox::{Sandbox, SandboxConfig};
 use lambkin_host::server::{self, AppState};
@@ -49,7 +50,13 @@ async fn serve(args: lambkin_host::config::ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     tracing::info!(address = %listener.local_addr()?, pooling = sandbox.uses_pooling_allocator(), "lambkin serving");
-    server::run(listener, AppState { sandbox, registry }, shutdown_signal()).await?;
+    let invoker = Arc::new(Invoker::new(registry.clone(), sandbox.clone()));
+    let state = AppState {
+        sandbox,
+        registry,
+        invoker,
+    };
+    server::run(listener, state, shutdown_signal()).await?;
     tracing::info!("lambkin stopped");
     Ok(())
 }

@@ -21,6 +21,7 @@ const MAX_BODY_BYTES: usize = 72 * 1024 * 1024;
 pub struct AppState {
     pub sandbox: Sandbox,
     pub registry: Arc<Registry>,
+    pub invoker: Arc<crate::invoke::Invoker>,
 }
 
 /// The whole HTTP API.

@@ -17,6 +17,10 @@ pub enum ApiError {
     #[error("{0}")]
     RequestEntityTooLarge(String),
     #[error("{0}")]
+    InvalidRequestContent(String),
+    #[error("{0}")]
+    InvalidZipFile(String),
+    #[error("{0}")]
     UnknownOperation(String),
     #[error("{0}")]
     Service(String),
@@ -35,6 +39,8 @@ impl ApiError {
             ApiError::RequestEntityTooLarge(_) => {
                 ("RequestEntityTooLargeException", StatusCode::PAYLOAD_TOO_LARGE)
             }
+            ApiError::InvalidRequestContent(_) => ("InvalidRequestContentException", StatusCode::BAD_REQUEST),
+            ApiError::InvalidZipFile(_) => ("InvalidZipFileException", StatusCode::BAD_GATEWAY),
             ApiError::UnknownOperation(_) => ("UnknownOperationException", StatusCode::NOT_FOUND),
             ApiError::Service(_) => ("ServiceException", StatusCode::INTERNAL_SERVER_ERROR),
         }
@@ -42,7 +48,7 @@ impl ApiError {
 
     fn kind(&self) -> &'static str {
         match self {
-            ApiError::Service(_) => "Service",
+            ApiError::Service(_) | ApiError::InvalidZipFile(_) => "Service",
             _ => "User",
         }
     }

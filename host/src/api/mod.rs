@@ -4,6 +4,7 @@
 pub mod error;
 mod functions;
 mod ident;
+mod invoke;
 mod layers;
 mod settings;
 mod versions;
@@ -26,6 +27,7 @@ pub fn router() -> Router<AppState> {
         .merge(versions::router())
         .merge(settings::router())
         .merge(layers::router())
+        .merge(invoke::router())
 }
 
 /// Parses a JSON request body (an empty body is `{}`).

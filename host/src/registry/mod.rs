@@ -35,7 +35,7 @@ pub use functions::{CodeInput, ConfigurationInput, CreateFunctionInput, UpdateCo
 pub use layers::{LayerVersion, PublishLayerInput};
 pub use model::{AliasConfiguration, FunctionConfiguration, FunctionRecord, VersionRecord};
 pub use settings::AccountSettings;
-pub use versions::{AliasInput, PublishInput};
+pub use versions::{AliasInput, InvocationTarget, PublishInput};
 
 /// What the registry is opened on.
 pub struct RegistryConfig {

@@ -53,7 +53,61 @@ fn fingerprint(latest: &VersionRecord) -> String {
     hex::encode(sha2::Sha256::digest(format!("{}\n{text}", latest.wasm_sha256)))
 }
 
+/// What an invocation runs: the version's configuration and code, and the ARN the caller used.
+#[derive(Debug, Clone)]
+pub struct InvocationTarget {
+    pub configuration: FunctionConfiguration,
+    pub wasm_sha256: String,
+    pub invoked_function_arn: String,
+}
+
 impl Registry {
+    /// Resolves `qualifier` for an invocation. A weighted alias sends the invocation to its
+    /// additional version when `roll` (uniform in [0, 1)) falls under that version's weight.
+    /// Only an Active version can run.
+    pub async fn invocation_target(
+        &self,
+        name: &str,
+        qualifier: Option<&str>,
+        roll: f64,
+    ) -> Result<InvocationTarget, ApiError> {
+        let state = self.state.lock().await;
+        let record = self.record(&state.functions, name)?;
+        let routed = qualifier
+            .and_then(|q| record.aliases.get(q))
+            .and_then(|alias| alias.routing_config.as_ref())
+            .and_then(|routing| routing.additional_version_weights.iter().next())
+            .filter(|(_, weight)| roll < **weight)
+            .map(|(version, _)| version.clone());
+        let version = self.resolve(record, name, routed.as_deref().or(qualifier))?;
+        let config = &version.configuration;
+        match config.state.as_str() {
+            "Active" => {}
+            "Failed" => {
+                return Err(ApiError::InvalidZipFile(
+                    config
+                        .state_reason
+                        .clone()
+                        .unwrap_or_else(|| "The function's code is not usable".into()),
+                ));
+            }
+            other => {
+                return Err(ApiError::ResourceConflict(format!(
+                    "The operation cannot be performed at this time. The function is currently in the following state: {other}"
+                )));
+            }
+        }
+        let invoked_function_arn = match qualifier {
+            Some(q) => format!("{}:{q}", self.function_arn(name)),
+            None => self.function_arn(name),
+        };
+        Ok(InvocationTarget {
+            configuration: config.clone(),
+            wasm_sha256: version.wasm_sha256.clone(),
+            invoked_function_arn,
+        })
+    }
+
     /// The version `qualifier` designates: `$LATEST` (or none), a number, or an alias.
     pub(super) fn resolve<'a>(
         &self,

@@ -1,0 +1,171 @@
+//! Running functions for the front door: each published version (and each revision of $LATEST)
+//! is prepared once — code compiled or loaded from the compile cache, linked into an
+//! `InstancePre`, layers unpacked — and keeps its warm execution environments for reuse.
+//!
+//! The environment pool here is deliberately simple (unbounded, never reaped): concurrency limits,
+//! idle reaping and provisioned concurrency are the pool's own issue.
+
+use bytes::Bytes;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use crate::api::ApiError;
+use crate::registry::{InvocationTarget, Registry};
+use crate::sandbox::{
+    ExecutionEnvironment, FunctionError, FunctionSpec, InvokeRequest, PreparedFunction, Sandbox,
+};
+
+/// Largest synchronous request payload, as Lambda's 6 MB.
+pub const MAX_SYNC_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
+
+/// What a synchronous invocation returns to the front door.
+pub struct SyncResult {
+    /// The version that ran (an alias resolves to one, weighted routing picks one).
+    pub executed_version: String,
+    pub result: Result<Vec<u8>, FunctionError>,
+    /// The invocation's log (START … REPORT, or INIT_START … INIT_REPORT when Init failed).
+    pub log: String,
+}
+
+pub struct Invoker {
+    registry: Arc<Registry>,
+    sandbox: Sandbox,
+    /// (function, version) → the prepared revision and its idle environments.
+    deployed: tokio::sync::Mutex<HashMap<(String, String), Arc<Deployed>>>,
+}
+
+/// One prepared revision of a function version.
+struct Deployed {
+    /// The configuration revision it was prepared from: a new revision replaces it.
+    revision_id: String,
+    function: Arc<PreparedFunction>,
+    /// Warm environments waiting for their next invocation.
+    idle: Mutex<Vec<ExecutionEnvironment>>,
+}
+
+impl Invoker {
+    pub fn new(registry: Arc<Registry>, sandbox: Sandbox) -> Invoker {
+        Invoker {
+            registry,
+            sandbox,
+            deployed: tokio::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Checks that `qualifier` of `name` can be invoked (DryRun) and says which version would run.
+    pub async fn check(&self, name: &str, qualifier: Option<&str>) -> Result<String, ApiError> {
+        let target = self
+            .registry
+            .invocation_target(name, qualifier, random_unit())
+            .await?;
+        Ok(target.configuration.version)
+    }
+
+    /// Runs one synchronous invocation.
+    pub async fn invoke(
+        &self,
+        name: &str,
+        qualifier: Option<&str>,
+        payload: Bytes,
+        client_context: Option<String>,
+    ) -> Result<SyncResult, ApiError> {
+        let target = self
+            .registry
+            .invocation_target(name, qualifier, random_unit())
+            .await?;
+        let executed_version = target.configuration.version.clone();
+        let invoked_function_arn = target.invoked_function_arn.clone();
+        let deployed = self.deploy(target).await?;
+        let idle = deployed.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let mut environment = match idle {
+            Some(environment) => environment,
+            None => match ExecutionEnvironment::start(&deployed.function).await {
+                Ok(environment) => environment,
+                Err(failure) => {
+                    return Ok(SyncResult {
+                        executed_version,
+                        result: Err(failure.error),
+                        log: failure.log,
+                    });
+                }
+            },
+        };
+        let invocation = environment
+            .invoke(InvokeRequest {
+                payload,
+                invoked_function_arn: Some(invoked_function_arn),
+                client_context,
+                ..InvokeRequest::default()
+            })
+            .await;
+        if environment.is_reusable() {
+            deployed
+                .idle
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(environment);
+        }
+        Ok(SyncResult {
+            executed_version,
+            result: invocation.result,
+            log: invocation.log,
+        })
+    }
+
+    /// The prepared revision for `target`, preparing it on first use.
+    async fn deploy(&self, target: InvocationTarget) -> Result<Arc<Deployed>, ApiError> {
+        let config = &target.configuration;
+        let key = (config.function_name.clone(), config.version.clone());
+        let mut deployed = self.deployed.lock().await;
+        if let Some(existing) = deployed.get(&key)
+            && existing.revision_id == config.revision_id
+        {
+            return Ok(existing.clone());
+        }
+        let wasm = self.registry.code(&target.wasm_sha256).await?;
+        let layer_arns: Vec<String> = config
+            .layers
+            .iter()
+            .filter_map(|l| l.get("Arn").and_then(|a| a.as_str()).map(str::to_string))
+            .collect();
+        let spec = FunctionSpec {
+            name: config.function_name.clone(),
+            version: config.version.clone(),
+            function_arn: self.registry.function_arn(&config.function_name),
+            handler: config.handler.clone(),
+            region: self.registry.region().to_string(),
+            memory_mb: config.memory_size,
+            timeout: std::time::Duration::from_secs(u64::from(config.timeout)),
+            ephemeral_storage_mb: config.ephemeral_storage.size,
+            environment: config
+                .environment
+                .as_ref()
+                .map(|e| e.variables.clone())
+                .unwrap_or_default(),
+            initialization_type: "on-demand".to_string(),
+            opt_dir: self.registry.opt_dir(&layer_arns).await?,
+        };
+        let sandbox = self.sandbox.clone();
+        let function = tokio::task::spawn_blocking(move || {
+            let code = sandbox.load(&wasm)?;
+            sandbox.prepare(&code, spec)
+        })
+        .await
+        .map_err(|e| ApiError::Service(format!("preparing the function: {e}")))?
+        .map_err(|e| ApiError::InvalidZipFile(e.to_string()))?;
+        let entry = Arc::new(Deployed {
+            revision_id: config.revision_id.clone(),
+            function,
+            idle: Mutex::new(Vec::new()),
+        });
+        deployed.insert(key, entry.clone());
+        Ok(entry)
+    }
+}
+
+/// A uniform number in [0, 1) for weighted alias routing: the low 48 bits of a v4 UUID are all
+/// random (its version and variant bits sit higher).
+fn random_unit() -> f64 {
+    let bits = uuid::Uuid::new_v4().as_u128() & ((1u128 << 48) - 1);
+    bits as f64 / (1u64 << 48) as f64
+}
