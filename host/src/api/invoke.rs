@@ -22,7 +22,7 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/2015-03-31/functions/{name}/invocations", post(invoke))
 }
 
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, ApiError> {
+pub(super) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, ApiError> {
     headers
         .get(name)
         .map(|v| {
@@ -50,6 +50,60 @@ fn client_context(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     }
 }
 
+/// What every invoke request carries besides the function: checked once for both Invoke and
+/// InvokeWithResponseStream.
+pub(super) struct InvokeParams {
+    pub invocation_type: String,
+    pub tail: bool,
+    pub payload: Bytes,
+    pub client_context: Option<String>,
+}
+
+impl InvokeParams {
+    pub fn parse(headers: &HeaderMap, payload: Bytes) -> Result<InvokeParams, ApiError> {
+        let invocation_type = header(headers, "x-amz-invocation-type")?
+            .unwrap_or("RequestResponse")
+            .to_string();
+        let tail = match header(headers, "x-amz-log-type")?.unwrap_or("None") {
+            "None" => false,
+            "Tail" => true,
+            other => {
+                return Err(ApiError::InvalidParameterValue(format!(
+                    "1 validation error detected: Value '{other}' at 'logType' failed to satisfy constraint: Member must satisfy enum value set: [Tail, None]"
+                )));
+            }
+        };
+        if payload.len() > MAX_SYNC_PAYLOAD_BYTES {
+            return Err(ApiError::RequestEntityTooLarge(format!(
+                "{} byte payload is too large for the {invocation_type} invocation type (limit {MAX_SYNC_PAYLOAD_BYTES} bytes)",
+                payload.len()
+            )));
+        }
+        let payload = if payload.iter().all(u8::is_ascii_whitespace) {
+            Bytes::from_static(b"{}")
+        } else {
+            payload
+        };
+        if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&payload) {
+            return Err(ApiError::InvalidRequestContent(format!(
+                "Could not parse request body into json: Could not parse payload into json: {e}"
+            )));
+        }
+        Ok(InvokeParams {
+            invocation_type,
+            tail,
+            payload,
+            client_context: client_context(headers)?,
+        })
+    }
+}
+
+/// `X-Amz-Log-Result`: base64 of the log's last 4 KB.
+pub(super) fn log_tail(log: &str) -> String {
+    let log = log.as_bytes();
+    base64::engine::general_purpose::STANDARD.encode(&log[log.len().saturating_sub(LOG_TAIL_BYTES)..])
+}
+
 async fn invoke(
     State(app): State<AppState>,
     Path(name): Path<String>,
@@ -58,35 +112,9 @@ async fn invoke(
     payload: Bytes,
 ) -> Result<Response, ApiError> {
     let function = FunctionRef::parse(&name, page.qualifier.as_deref(), &app.registry)?;
-    let invocation_type = header(&headers, "x-amz-invocation-type")?.unwrap_or("RequestResponse");
-    let tail = match header(&headers, "x-amz-log-type")?.unwrap_or("None") {
-        "None" => false,
-        "Tail" => true,
-        other => {
-            return Err(ApiError::InvalidParameterValue(format!(
-                "1 validation error detected: Value '{other}' at 'logType' failed to satisfy constraint: Member must satisfy enum value set: [Tail, None]"
-            )));
-        }
-    };
-    if payload.len() > MAX_SYNC_PAYLOAD_BYTES {
-        return Err(ApiError::RequestEntityTooLarge(format!(
-            "{} byte payload is too large for the RequestResponse invocation type (limit {MAX_SYNC_PAYLOAD_BYTES} bytes)",
-            payload.len()
-        )));
-    }
-    let payload = if payload.iter().all(u8::is_ascii_whitespace) {
-        Bytes::from_static(b"{}")
-    } else {
-        payload
-    };
-    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&payload) {
-        return Err(ApiError::InvalidRequestContent(format!(
-            "Could not parse request body into json: Could not parse payload into json: {e}"
-        )));
-    }
-    let context = client_context(&headers)?;
+    let params = InvokeParams::parse(&headers, payload)?;
     let qualifier = function.qualifier.as_deref();
-    match invocation_type {
+    match params.invocation_type.as_str() {
         "DryRun" => {
             app.invoker.check(&function.name, qualifier).await?;
             Ok(StatusCode::NO_CONTENT.into_response())
@@ -94,7 +122,7 @@ async fn invoke(
         "RequestResponse" => {
             let outcome = app
                 .invoker
-                .invoke(&function.name, qualifier, payload, context)
+                .invoke(&function.name, qualifier, params.payload, params.client_context)
                 .await?;
             let (body, failed) = match outcome.result {
                 Ok(body) => (body, false),
@@ -109,13 +137,10 @@ async fn invoke(
             if failed {
                 headers.insert("x-amz-function-error", HeaderValue::from_static("Unhandled"));
             }
-            if tail {
-                let log = outcome.log.as_bytes();
-                let tail = &log[log.len().saturating_sub(LOG_TAIL_BYTES)..];
-                let encoded = base64::engine::general_purpose::STANDARD.encode(tail);
-                if let Ok(value) = HeaderValue::from_str(&encoded) {
-                    headers.insert("x-amz-log-result", value);
-                }
+            if params.tail
+                && let Ok(value) = HeaderValue::from_str(&log_tail(&outcome.log))
+            {
+                headers.insert("x-amz-log-result", value);
             }
             Ok(response)
         }

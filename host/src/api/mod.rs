@@ -7,6 +7,7 @@ mod ident;
 mod invoke;
 mod layers;
 mod settings;
+mod stream;
 mod versions;
 
 use axum::Router;
@@ -28,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .merge(settings::router())
         .merge(layers::router())
         .merge(invoke::router())
+        .merge(stream::router())
 }
 
 /// Parses a JSON request body (an empty body is `{}`).

@@ -8,6 +8,7 @@
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use tokio::sync::mpsc::UnboundedSender;
 
 use crate::api::ApiError;
 use crate::registry::{InvocationTarget, Registry};
@@ -69,6 +70,12 @@ impl Invoker {
         payload: Bytes,
         client_context: Option<String>,
     ) -> Result<SyncResult, ApiError> {
+        let ready = self.prepare(name, qualifier).await?;
+        Ok(ready.run(payload, client_context, None).await)
+    }
+
+    /// Resolves the version to run (weighted aliases roll here) and prepares it.
+    pub async fn prepare(&self, name: &str, qualifier: Option<&str>) -> Result<Ready, ApiError> {
         let target = self
             .registry
             .invocation_target(name, qualifier, random_unit())
@@ -76,39 +83,10 @@ impl Invoker {
         let executed_version = target.configuration.version.clone();
         let invoked_function_arn = target.invoked_function_arn.clone();
         let deployed = self.deploy(target).await?;
-        let idle = deployed.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
-        let mut environment = match idle {
-            Some(environment) => environment,
-            None => match ExecutionEnvironment::start(&deployed.function).await {
-                Ok(environment) => environment,
-                Err(failure) => {
-                    return Ok(SyncResult {
-                        executed_version,
-                        result: Err(failure.error),
-                        log: failure.log,
-                    });
-                }
-            },
-        };
-        let invocation = environment
-            .invoke(InvokeRequest {
-                payload,
-                invoked_function_arn: Some(invoked_function_arn),
-                client_context,
-                ..InvokeRequest::default()
-            })
-            .await;
-        if environment.is_reusable() {
-            deployed
-                .idle
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(environment);
-        }
-        Ok(SyncResult {
+        Ok(Ready {
             executed_version,
-            result: invocation.result,
-            log: invocation.log,
+            invoked_function_arn,
+            deployed,
         })
     }
 
@@ -160,6 +138,61 @@ impl Invoker {
         });
         deployed.insert(key, entry.clone());
         Ok(entry)
+    }
+}
+
+/// A version about to run: resolved and prepared, so the response can name it before it runs.
+pub struct Ready {
+    pub executed_version: String,
+    invoked_function_arn: String,
+    deployed: Arc<Deployed>,
+}
+
+impl Ready {
+    /// Runs the invocation in a warm environment (or a new one), streaming the guest's chunks to
+    /// `stream` when given.
+    pub async fn run(
+        &self,
+        payload: Bytes,
+        client_context: Option<String>,
+        stream: Option<UnboundedSender<Bytes>>,
+    ) -> SyncResult {
+        let deployed = &self.deployed;
+        let idle = deployed.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let mut environment = match idle {
+            Some(environment) => environment,
+            None => match ExecutionEnvironment::start(&deployed.function).await {
+                Ok(environment) => environment,
+                Err(failure) => {
+                    return SyncResult {
+                        executed_version: self.executed_version.clone(),
+                        result: Err(failure.error),
+                        log: failure.log,
+                    };
+                }
+            },
+        };
+        let invocation = environment
+            .invoke(InvokeRequest {
+                payload,
+                invoked_function_arn: Some(self.invoked_function_arn.clone()),
+                client_context,
+                stream,
+                ..InvokeRequest::default()
+            })
+            .await;
+        if environment.is_reusable() {
+            deployed
+                .idle
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(environment);
+        }
+        SyncResult {
+            executed_version: self.executed_version.clone(),
+            result: invocation.result,
+            log: invocation.log,
+        }
     }
 }
 
