@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use serde_json::json;
 
-use super::{ApiError, FunctionRef, Page, body, json};
+use super::{ApiError, FunctionRef, Page, body, json, list};
 use crate::server::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -83,11 +83,7 @@ async fn list_functions(State(app): State<AppState>, Query(page): Query<Page>) -
         .registry
         .list_functions(all_versions, page.marker.as_deref(), page.max_items()?)
         .await;
-    let mut response = json!({ "Functions": functions });
-    if let Some(next) = next {
-        response["NextMarker"] = json!(next);
-    }
-    Ok(json(StatusCode::OK, &response))
+    Ok(list("Functions", functions, next))
 }
 
 async fn delete_function(

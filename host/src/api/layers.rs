@@ -8,9 +8,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
-use serde_json::json;
 
-use super::{ApiError, body, json};
+use super::{ApiError, body, json, list};
 use crate::registry::layers::layer_name;
 use crate::server::AppState;
 
@@ -102,11 +101,7 @@ async fn list_layer_versions(
             query.max_items()?,
         )
         .await;
-    let mut response = json!({ "LayerVersions": versions });
-    if let Some(next) = next {
-        response["NextMarker"] = json!(next);
-    }
-    Ok(json(StatusCode::OK, &response))
+    Ok(list("LayerVersions", versions, next))
 }
 
 async fn list_layers(
@@ -121,9 +116,5 @@ async fn list_layers(
             query.max_items()?,
         )
         .await;
-    let mut response = json!({ "Layers": layers });
-    if let Some(next) = next {
-        response["NextMarker"] = json!(next);
-    }
-    Ok(json(StatusCode::OK, &response))
+    Ok(list("Layers", layers, next))
 }

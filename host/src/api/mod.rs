@@ -48,6 +48,15 @@ pub(crate) fn json<T: serde::Serialize>(status: StatusCode, value: &T) -> Respon
     (status, axum::Json(value)).into_response()
 }
 
+/// A list operation's response: `{"<key>": [...], "NextMarker": ...}`.
+pub(crate) fn list<T: serde::Serialize>(key: &str, items: Vec<T>, next_marker: Option<String>) -> Response {
+    let mut response = serde_json::json!({ key: items });
+    if let Some(next) = next_marker {
+        response["NextMarker"] = serde_json::json!(next);
+    }
+    json(StatusCode::OK, &response)
+}
+
 /// `Marker` / `MaxItems` of the list operations.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]

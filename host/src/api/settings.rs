@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{ApiError, FunctionRef, Page, body, json};
+use crate::registry::model::RuntimeManagement;
 use crate::server::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -107,14 +108,7 @@ async fn put_runtime_management(
         .registry
         .put_runtime_management(&name, &on, input.runtime_version_arn)
         .await?;
-    let mut response = json!({
-        "UpdateRuntimeOn": config.update_runtime_on,
-        "FunctionArn": app.registry.function_arn(&name),
-    });
-    if let Some(arn) = config.runtime_version_arn {
-        response["RuntimeVersionArn"] = json!(arn);
-    }
-    Ok(json(StatusCode::OK, &response))
+    Ok(runtime_management_response(&app, &name, config))
 }
 
 async fn get_runtime_management(
@@ -124,14 +118,19 @@ async fn get_runtime_management(
 ) -> Result<Response, ApiError> {
     let name = runtime_target(&app, &name, &page)?;
     let config = app.registry.get_runtime_management(&name).await?;
+    Ok(runtime_management_response(&app, &name, config))
+}
+
+/// Put/GetRuntimeManagementConfig's response.
+fn runtime_management_response(app: &AppState, name: &str, config: RuntimeManagement) -> Response {
     let mut response = json!({
         "UpdateRuntimeOn": config.update_runtime_on,
-        "FunctionArn": app.registry.function_arn(&name),
+        "FunctionArn": app.registry.function_arn(name),
     });
     if let Some(arn) = config.runtime_version_arn {
         response["RuntimeVersionArn"] = json!(arn);
     }
-    Ok(json(StatusCode::OK, &response))
+    json(StatusCode::OK, &response)
 }
 
 async fn account_settings(State(app): State<AppState>) -> Response {

@@ -7,9 +7,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use serde_json::json;
 
-use super::{ApiError, FunctionRef, Page, body, json};
+use super::{ApiError, FunctionRef, Page, body, json, list};
 use crate::registry::validate;
 use crate::server::AppState;
 
@@ -53,11 +52,7 @@ async fn list_versions(
         .registry
         .list_versions(&name, page.marker.as_deref(), page.max_items()?)
         .await?;
-    let mut response = json!({ "Versions": versions });
-    if let Some(next) = next {
-        response["NextMarker"] = json!(next);
-    }
-    Ok(json(StatusCode::OK, &response))
+    Ok(list("Versions", versions, next))
 }
 
 async fn create_alias(
@@ -118,9 +113,5 @@ async fn list_aliases(
             page.max_items()?,
         )
         .await?;
-    let mut response = json!({ "Aliases": aliases });
-    if let Some(next) = next {
-        response["NextMarker"] = json!(next);
-    }
-    Ok(json(StatusCode::OK, &response))
+    Ok(list("Aliases", aliases, next))
 }

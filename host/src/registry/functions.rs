@@ -327,7 +327,7 @@ impl Registry {
             },
             logging_config: json!({ "LogFormat": "Text", "LogGroup": format!("/aws/lambda/{name}") }),
         };
-        let mut state = self.state.lock().await;
+        let state = self.state.lock().await;
         apply(&mut config, input.configuration, &state.layers)?;
         mark_in_progress(&mut config, true);
         if state.functions.contains_key(&name) {
@@ -336,7 +336,7 @@ impl Registry {
             )));
         }
         self.put_code(&package.wasm_sha256, package.wasm).await?;
-        let mut record = FunctionRecord {
+        let record = FunctionRecord {
             latest: VersionRecord {
                 configuration: config,
                 wasm_sha256: package.wasm_sha256.clone(),
@@ -347,17 +347,7 @@ impl Registry {
             reserved_concurrency: None,
             runtime_management: RuntimeManagement::default(),
         };
-        let published = if input.publish {
-            Some(self.publish_locked(&mut state, &mut record, None).await?)
-        } else {
-            None
-        };
-        self.persist(&record).await?;
-        let response = published.unwrap_or_else(|| record.latest.configuration.clone());
-        state.functions.insert(name.clone(), record);
-        drop(state);
-        self.spawn_activation(name, package.wasm_sha256);
-        Ok(response)
+        self.commit_new_code(state, record, input.publish).await
     }
 
     /// The record of `name`, or ResourceNotFoundException.
@@ -470,7 +460,7 @@ impl Registry {
                 input.image_uri.as_deref(),
             )
             .await?;
-        let mut state = self.state.lock().await;
+        let state = self.state.lock().await;
         let mut record = self.record(&state.functions, name)?.clone();
         check_revision(
             input.revision_id.as_deref(),
@@ -497,16 +487,29 @@ impl Registry {
         config.last_modified = now_timestamp();
         config.revision_id = new_revision();
         mark_in_progress(config, false);
-        let published = if input.publish {
+        self.commit_new_code(state, record, input.publish).await
+    }
+
+    /// After new code: publish if asked, persist, and start checking the code in the background.
+    /// Answers with the published version, or $LATEST.
+    async fn commit_new_code(
+        self: &Arc<Self>,
+        mut state: tokio::sync::MutexGuard<'_, super::State>,
+        mut record: FunctionRecord,
+        publish: bool,
+    ) -> Result<FunctionConfiguration, ApiError> {
+        let published = if publish {
             Some(self.publish_locked(&mut state, &mut record, None).await?)
         } else {
             None
         };
         self.persist(&record).await?;
         let response = published.unwrap_or_else(|| record.latest.configuration.clone());
-        state.functions.insert(name.to_string(), record);
+        let name = record.latest.configuration.function_name.clone();
+        let wasm_sha256 = record.latest.wasm_sha256.clone();
+        state.functions.insert(name.clone(), record);
         drop(state);
-        self.spawn_activation(name.to_string(), package.wasm_sha256);
+        self.spawn_activation(name, wasm_sha256);
         Ok(response)
     }
 
