@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Load on the HTTP front door: a real `lambkin serve`, the `hello` example created through the
+# API, then wrk posting synchronous Invoke requests (warm environments) for a fixed time.
+#
+#   bash benches/http_load.sh [seconds=10] [connections=16] [threads=2]
+#
+# Needs: a release build (cargo build --release -p lambkin-host), the examples built to wasm,
+# wrk (apt-get install wrk), python3 with boto3. Talks to 127.0.0.1 only; stops by itself.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-10}
+connections=${2:-16}
+threads=${3:-2}
+bin=target/release/lambkin
+wasm=examples/target/wasm32-wasip2/release/hello.wasm
+for needed in "$bin" "$wasm"; do
+    [ -e "$needed" ] || { echo "missing $needed: build first" >&2; exit 1; }
+done
+command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
+
+work=$(mktemp -d)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+LAMBKIN_LOG=warn "$bin" serve --listen "127.0.0.1:$port" --data-dir "$work/data" >"$work/server.log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 100); do
+    curl -sf "http://127.0.0.1:$port/health" >/dev/null && break
+    sleep 0.1
+done
+
+python3 - "$port" "$wasm" <<'PY'
+import sys, time, boto3
+port, wasm = sys.argv[1], sys.argv[2]
+client = boto3.client("lambda", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+                      aws_access_key_id="x", aws_secret_access_key="x")
+client.create_function(FunctionName="hello", Role="arn:aws:iam::000000000000:role/bench",
+                       Runtime="provided.al2023", Handler="hello.wasm",
+                       Code={"ZipFile": open(wasm, "rb").read()})
+for _ in range(300):
+    if client.get_function_configuration(FunctionName="hello")["State"] == "Active":
+        break
+    time.sleep(0.05)
+assert client.invoke(FunctionName="hello", Payload=b'{"name":"load"}')["StatusCode"] == 200
+PY
+
+cat >"$work/invoke.lua" <<'LUA'
+wrk.method = "POST"
+wrk.body = '{"name":"load"}'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+echo "== wrk: ${seconds}s, ${connections} connections, ${threads} threads, POST Invoke hello"
+wrk -t"$threads" -c"$connections" -d"${seconds}s" --latency -s "$work/invoke.lua" \
+    "http://127.0.0.1:$port/2015-03-31/functions/hello/invocations"
