@@ -2,6 +2,7 @@
 //! wire format, and the request plumbing they share (identifiers, bodies, pagination).
 
 pub mod error;
+mod events;
 mod functions;
 mod ident;
 mod invoke;
@@ -30,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .merge(layers::router())
         .merge(invoke::router())
         .merge(stream::router())
+        .merge(events::router())
 }
 
 /// Parses a JSON request body (an empty body is `{}`).

@@ -346,6 +346,7 @@ impl Registry {
             aliases: BTreeMap::new(),
             reserved_concurrency: None,
             runtime_management: RuntimeManagement::default(),
+            event_invoke_configs: BTreeMap::new(),
         };
         self.commit_new_code(state, record, input.publish).await
     }

@@ -12,6 +12,7 @@
 //! `Code.S3Bucket`/`S3Key` are read from a second object store, `buckets` (by default the
 //! directory `buckets/` of the data directory, one subdirectory per bucket).
 
+pub mod event_config;
 mod functions;
 pub mod layers;
 pub mod model;

@@ -140,4 +140,37 @@ pub struct FunctionRecord {
     pub reserved_concurrency: Option<u32>,
     #[serde(default)]
     pub runtime_management: RuntimeManagement,
+    /// Asynchronous invocation settings per qualifier (`$LATEST`, a version or an alias).
+    #[serde(default)]
+    pub event_invoke_configs: BTreeMap<String, EventInvokeConfig>,
+}
+
+/// `FunctionEventInvokeConfig` of the service model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EventInvokeConfig {
+    /// Seconds since the Unix epoch (the model's `Date`).
+    pub last_modified: f64,
+    pub function_arn: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maximum_retry_attempts: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maximum_event_age_in_seconds: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destination_config: Option<DestinationConfig>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DestinationConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_success: Option<Destination>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_failure: Option<Destination>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Destination {
+    #[serde(rename = "Destination", default, skip_serializing_if = "Option::is_none")]
+    pub destination: Option<String>,
 }

@@ -1,0 +1,97 @@
+//! Put/Get/Update/Delete/ListFunctionEventInvokeConfig(s).
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use super::{ApiError, FunctionRef, Page, body, json, list};
+use crate::server::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/2019-09-25/functions/{name}/event-invoke-config",
+            get(get_config)
+                .put(put_config)
+                .post(update_config)
+                .delete(delete_config),
+        )
+        .route(
+            "/2019-09-25/functions/{name}/event-invoke-config/list",
+            get(list_configs),
+        )
+}
+
+fn target(app: &AppState, name: &str, page: &Page) -> Result<FunctionRef, ApiError> {
+    FunctionRef::parse(name, page.qualifier.as_deref(), &app.registry)
+}
+
+async fn put_config(
+    State(app): State<AppState>,
+    Path(name): Path<String>,
+    Query(page): Query<Page>,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let f = target(&app, &name, &page)?;
+    let config = app
+        .registry
+        .put_event_invoke_config(&f.name, f.qualifier.as_deref(), body(&bytes)?, false)
+        .await?;
+    Ok(json(StatusCode::OK, &config))
+}
+
+async fn update_config(
+    State(app): State<AppState>,
+    Path(name): Path<String>,
+    Query(page): Query<Page>,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let f = target(&app, &name, &page)?;
+    let config = app
+        .registry
+        .put_event_invoke_config(&f.name, f.qualifier.as_deref(), body(&bytes)?, true)
+        .await?;
+    Ok(json(StatusCode::OK, &config))
+}
+
+async fn get_config(
+    State(app): State<AppState>,
+    Path(name): Path<String>,
+    Query(page): Query<Page>,
+) -> Result<Response, ApiError> {
+    let f = target(&app, &name, &page)?;
+    let config = app
+        .registry
+        .get_event_invoke_config(&f.name, f.qualifier.as_deref())
+        .await?;
+    Ok(json(StatusCode::OK, &config))
+}
+
+async fn delete_config(
+    State(app): State<AppState>,
+    Path(name): Path<String>,
+    Query(page): Query<Page>,
+) -> Result<Response, ApiError> {
+    let f = target(&app, &name, &page)?;
+    app.registry
+        .delete_event_invoke_config(&f.name, f.qualifier.as_deref())
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn list_configs(
+    State(app): State<AppState>,
+    Path(name): Path<String>,
+    Query(page): Query<Page>,
+) -> Result<Response, ApiError> {
+    let name = FunctionRef::parse(&name, None, &app.registry)?.unqualified()?;
+    let max_items = page.max_items()?.min(50);
+    let (configs, next) = app
+        .registry
+        .list_event_invoke_configs(&name, page.marker.as_deref(), max_items)
+        .await?;
+    Ok(list("FunctionEventInvokeConfigs", configs, next))
+}
