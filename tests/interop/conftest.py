@@ -22,6 +22,10 @@ import boto3
 import pytest
 from botocore.config import Config
 
+# helpers.py (shared by the test modules) asserts too: rewrite it like the test modules themselves,
+# so that its failing asserts report the compared values.
+pytest.register_assert_rewrite("helpers")
+
 REPO = Path(__file__).resolve().parents[2]
 LAMBKIN_BIN = Path(os.environ.get("LAMBKIN_BIN", REPO / "target" / "release" / "lambkin"))
 EXAMPLES = Path(

@@ -7,31 +7,35 @@ The hard-restart test runs last.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import io
-import re
 import time
 import uuid
-import zipfile
-from contextlib import contextmanager
 
 import pytest
 from botocore.exceptions import ClientError, ParamValidationError, WaiterError
 
-REGION = "us-east-1"
-ACCOUNT = "000000000000"
-ROLE = f"arn:aws:iam::{ACCOUNT}:role/lambda-role"
-RUNTIME = "provided.al2023"
-HANDLER = "hello.wasm"
-FUNCTION_ARN_PREFIX = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:"
+from conftest import ACCOUNT, REGION
+from helpers import (
+    FUNCTION_ARN_PREFIX,
+    HANDLER,
+    ISO_8601,
+    ROLE,
+    RUNTIME,
+    client_error,
+    create_function,
+    sha256_b64,
+    status_of,
+    strip,
+    update_configuration,
+    wait_active,
+    wait_updated,
+    zip_of,
+)
+
 RUNTIME_ARN_PREFIX = f"arn:aws:lambda:{REGION}::runtime:"
 UNKNOWN_RUNTIME_ARN = RUNTIME_ARN_PREFIX + "0" * 64
 KMS_KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/12345678-1234-1234-1234-123456789012"
-ISO_8601 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$")
 INVALID_COMPONENT = b"\x00asm\x01\x00\x00\x00" + b"\xde\xad\xbe\xef not a component " * 8
 
-WAIT_S = 30.0  # bound of every polling loop
 WAITER_CONFIG = {"Delay": 1, "MaxAttempts": 30}
 
 
@@ -42,92 +46,6 @@ WAITER_CONFIG = {"Delay": 1, "MaxAttempts": 30}
 
 def function_arn(name: str) -> str:
     return FUNCTION_ARN_PREFIX + name
-
-
-def sha256_b64(data: bytes) -> str:
-    return base64.b64encode(hashlib.sha256(data).digest()).decode()
-
-
-def zip_of(files: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in files.items():
-            zf.writestr(name, data)
-    return buf.getvalue()
-
-
-def strip(resp: dict) -> dict:
-    """A response without botocore's ResponseMetadata."""
-    return {k: v for k, v in resp.items() if k != "ResponseMetadata"}
-
-
-def status_of(resp: dict) -> int:
-    return resp["ResponseMetadata"]["HTTPStatusCode"]
-
-
-@contextmanager
-def client_error(code: str, status: int | None = None):
-    """Expect a botocore ClientError with this error code (and HTTP status)."""
-    with pytest.raises(ClientError) as excinfo:
-        yield excinfo
-    response = excinfo.value.response
-    assert response["Error"]["Code"] == code, response
-    if status is not None:
-        assert response["ResponseMetadata"]["HTTPStatusCode"] == status, response
-
-
-def poll_configuration(client, name: str, done, qualifier: str | None = None) -> dict:
-    """GetFunctionConfiguration until done(config) holds (at most WAIT_S seconds)."""
-    kwargs = {"FunctionName": name}
-    if qualifier is not None:
-        kwargs["Qualifier"] = qualifier
-    deadline = time.monotonic() + WAIT_S
-    while True:
-        cfg = strip(client.get_function_configuration(**kwargs))
-        if done(cfg):
-            return cfg
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{name} did not settle within {WAIT_S:.0f} s: {cfg}")
-        time.sleep(0.05)
-
-
-def wait_active(client, name: str) -> dict:
-    cfg = poll_configuration(client, name, lambda c: c.get("State") != "Pending")
-    assert cfg["State"] == "Active", cfg
-    return cfg
-
-
-def wait_updated(client, name: str) -> dict:
-    cfg = poll_configuration(
-        client,
-        name,
-        lambda c: c.get("State") != "Pending" and c.get("LastUpdateStatus") != "InProgress",
-    )
-    assert cfg.get("LastUpdateStatus") == "Successful", cfg
-    return cfg
-
-
-def create_function(client, name: str, code: bytes, *, wait: bool = True, **extra) -> dict:
-    """CreateFunction with the suite's defaults (role, runtime, handler hello.wasm), then wait
-    until the function is Active. Returns the CreateFunction response."""
-    params = {
-        "FunctionName": name,
-        "Runtime": RUNTIME,
-        "Role": ROLE,
-        "Handler": HANDLER,
-        "Code": {"ZipFile": code},
-    }
-    params.update(extra)
-    resp = client.create_function(**params)
-    if wait:
-        wait_active(client, name)
-    return resp
-
-
-def update_configuration(client, name: str, **kwargs) -> dict:
-    resp = client.update_function_configuration(FunctionName=name, **kwargs)
-    wait_updated(client, name)
-    return resp
 
 
 def update_code(client, name: str, code: bytes, **kwargs) -> dict:

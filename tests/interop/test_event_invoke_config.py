@@ -9,8 +9,8 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
-ROLE = "arn:aws:iam::000000000000:role/lambda-role"
-ARN = "arn:aws:lambda:us-east-1:000000000000:function:"
+from helpers import FUNCTION_ARN_PREFIX as ARN
+from helpers import ROLE
 
 
 @pytest.fixture

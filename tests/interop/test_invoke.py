@@ -12,21 +12,14 @@ import base64
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 
 import pytest
-from botocore.exceptions import ClientError
 
+import helpers
 from conftest import EXAMPLES
+from helpers import WAIT_S, client_error, status_of
 
-REGION = "us-east-1"
-ACCOUNT = "000000000000"
-ROLE = f"arn:aws:iam::{ACCOUNT}:role/lambda-role"
-RUNTIME = "provided.al2023"
-HANDLER = "x.wasm"
-FUNCTION_ARN_PREFIX = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:"
-
-WAIT_S = 30.0  # bound of every polling loop
+HANDLER = "x.wasm"  # this module's default handler (helpers.HANDLER is hello.wasm)
 POLL_S = 0.05
 MAX_SYNC_PAYLOAD = 6 * 1024 * 1024
 
@@ -44,21 +37,6 @@ def example_wasm(name: str) -> bytes:
     return path.read_bytes()
 
 
-def status_of(resp: dict) -> int:
-    return resp["ResponseMetadata"]["HTTPStatusCode"]
-
-
-@contextmanager
-def client_error(code: str, status: int | None = None):
-    """Expect a botocore ClientError with this error code (and HTTP status)."""
-    with pytest.raises(ClientError) as excinfo:
-        yield excinfo
-    response = excinfo.value.response
-    assert response["Error"]["Code"] == code, response
-    if status is not None:
-        assert response["ResponseMetadata"]["HTTPStatusCode"] == status, response
-
-
 def wait_settled(client, name: str) -> dict:
     """GetFunctionConfiguration until the function is Active and no update is in progress
     (every POLL_S, at most WAIT_S seconds)."""
@@ -73,16 +51,9 @@ def wait_settled(client, name: str) -> dict:
 
 
 def create_function(client, name: str, code: bytes, **extra) -> dict:
-    """CreateFunction with the suite's defaults, then wait until the function is Active."""
-    params = {
-        "FunctionName": name,
-        "Role": ROLE,
-        "Runtime": RUNTIME,
-        "Handler": HANDLER,
-        "Code": {"ZipFile": code},
-    }
-    params.update(extra)
-    resp = client.create_function(**params)
+    """CreateFunction with the suite's defaults (but handler x.wasm), then wait until the
+    function is Active and settled."""
+    resp = helpers.create_function(client, name, code, wait=False, **{"Handler": HANDLER, **extra})
     wait_settled(client, name)
     return resp
 

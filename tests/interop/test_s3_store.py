@@ -14,8 +14,8 @@ import boto3
 import pytest
 
 from conftest import HOST, LAMBKIN_BIN, REGION, Lambkin, free_port, unique_name
+from helpers import ROLE, strip
 
-ROLE = "arn:aws:iam::000000000000:role/lambda-role"
 REGISTRY_BUCKET = "lambkin-registry"
 CODE_BUCKET = "deploys"
 
@@ -92,10 +92,6 @@ def wait_active(client, name: str) -> dict:
             return config
         assert time.monotonic() < deadline, f"{name} stayed {config['State']}"
         time.sleep(0.05)
-
-
-def strip(response: dict) -> dict:
-    return {k: v for k, v in response.items() if k != "ResponseMetadata"}
 
 
 def test_registry_on_s3_survives_and_is_shared(tmp_path_factory, s3, s3_endpoint, hello_wasm):

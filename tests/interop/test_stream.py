@@ -10,8 +10,7 @@ import time
 import pytest
 
 from conftest import EXAMPLES
-
-ROLE = "arn:aws:iam::000000000000:role/lambda-role"
+from helpers import ROLE
 
 
 def deploy(client, name: str, example: str, **extra) -> None:
