@@ -35,12 +35,7 @@ async fn put_config(
     Query(page): Query<Page>,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
-    let f = target(&app, &name, &page)?;
-    let config = app
-        .registry
-        .put_event_invoke_config(&f.name, f.qualifier.as_deref(), body(&bytes)?, false)
-        .await?;
-    Ok(json(StatusCode::OK, &config))
+    store_config(&app, &name, &page, &bytes, false).await
 }
 
 async fn update_config(
@@ -49,10 +44,21 @@ async fn update_config(
     Query(page): Query<Page>,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
-    let f = target(&app, &name, &page)?;
+    store_config(&app, &name, &page, &bytes, true).await
+}
+
+/// Put (replace) or Update (`merge`) share everything but the merge.
+async fn store_config(
+    app: &AppState,
+    name: &str,
+    page: &Page,
+    bytes: &[u8],
+    merge: bool,
+) -> Result<Response, ApiError> {
+    let f = target(app, name, page)?;
     let config = app
         .registry
-        .put_event_invoke_config(&f.name, f.qualifier.as_deref(), body(&bytes)?, true)
+        .put_event_invoke_config(&f.name, f.qualifier.as_deref(), body(bytes)?, merge)
         .await?;
     Ok(json(StatusCode::OK, &config))
 }

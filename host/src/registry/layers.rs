@@ -47,6 +47,11 @@ pub struct LayerContent {
 }
 
 impl LayerVersion {
+    /// Whether it lists `runtime` among its compatible runtimes (any runtime when `None`).
+    fn runs_on(&self, runtime: Option<&str>) -> bool {
+        runtime.is_none_or(|r| self.compatible_runtimes.iter().any(|c| c == r))
+    }
+
     /// The `LayerVersionsListItem` view (no Content, no LayerArn).
     pub fn list_item(&self) -> serde_json::Value {
         let mut item = serde_json::to_value(self).unwrap_or_default();
@@ -211,7 +216,7 @@ impl Registry {
             .get(name)
             .into_iter()
             .flat_map(|versions| versions.values().rev())
-            .filter(|v| runtime.is_none_or(|r| v.compatible_runtimes.iter().any(|c| c == r)))
+            .filter(|v| v.runs_on(runtime))
             .map(LayerVersion::list_item)
             .collect();
         paginate(items, marker, max_items)
@@ -229,10 +234,7 @@ impl Registry {
             .layers
             .iter()
             .filter_map(|(name, versions)| {
-                let latest = versions
-                    .values()
-                    .rev()
-                    .find(|v| runtime.is_none_or(|r| v.compatible_runtimes.iter().any(|c| c == r)))?;
+                let latest = versions.values().rev().find(|v| v.runs_on(runtime))?;
                 Some(serde_json::json!({
                     "LayerName": name,
                     "LayerArn": latest.layer_arn,
