@@ -23,7 +23,8 @@ fn example_handlers_pass_their_native_unit_tests() {
         "{log}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    // The tests really ran: hello's and stream's native tests are among them.
+    // The tests really ran: hello's, stream's and http's native tests are among them.
     assert!(log.contains("greets_by_name_natively ... ok"), "{log}");
     assert!(log.contains("streams_every_chunk_natively ... ok"), "{log}");
+    assert!(log.contains("routes_by_path_natively ... ok"), "{log}");
 }
