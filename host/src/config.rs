@@ -41,8 +41,28 @@ pub struct ServeArgs {
     /// Object store URL: `file://<dir>` (default: the data directory) or `s3://bucket/prefix`.
     #[arg(long, env = "LAMBKIN_STORE")]
     pub store: Option<String>,
+    /// Multiplies every asynchronous delay (retry waits, backoff) and maximum event age; 0.001
+    /// turns Lambda's minutes into milliseconds for tests.
+    #[arg(long, env = "LAMBKIN_ASYNC_TIME_SCALE", default_value_t = 1.0, value_parser = positive_scale)]
+    pub async_time_scale: f64,
+    /// Largest asynchronous (Event) payload in bytes (Lambda: 256 KB).
+    #[arg(long, env = "LAMBKIN_ASYNC_MAX_PAYLOAD", default_value_t = 256 * 1024)]
+    pub async_max_payload: usize,
+    /// Asynchronous deliveries in flight at once.
+    #[arg(long, env = "LAMBKIN_ASYNC_WORKERS", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub async_workers: u32,
+    /// Most bytes a streamed response may carry (Lambda: 20 MB).
+    #[arg(long, env = "LAMBKIN_STREAM_MAX_BYTES", default_value_t = 20 * 1024 * 1024)]
+    pub stream_max_bytes: usize,
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+fn positive_scale(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(scale) if scale.is_finite() && scale > 0.0 && scale <= 1000.0 => Ok(scale),
+        _ => Err(format!("{text} is not a time scale in (0, 1000]")),
+    }
 }
 
 #[derive(Debug, Clone, Args)]

@@ -3,10 +3,10 @@
 use anyhow::Context;
 use clap::Parser;
 use lambkin_host::config::{Cli, Command};
-use lambkin_host::invoke::Invoker;
-use lambkin_host::registry::{Buckets, Registry, RegistryConfig};
+use lambkin_host::invoke::worker::AsyncSettings;
+use lambkin_host::registry::Buckets;
 use lambkin_host::sandbox::{Sandbox, SandboxConfig};
-use lambkin_host::server::{self, AppState};
+use lambkin_host::server::{self, FrontDoor, ServerConfig};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -29,33 +29,37 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(args: lambkin_host::config::ServeArgs) -> anyhow::Result<()> {
+    let data_dir = args.common.data_dir.clone();
     let sandbox = Sandbox::new(SandboxConfig {
-        compile_cache_dir: Some(args.common.data_dir.join("compiled")),
+        compile_cache_dir: Some(data_dir.join("compiled")),
         environments_dir: None,
     })?;
-    let registry = Registry::open(RegistryConfig {
-        store: open_store(&args)?,
-        buckets: match args.store.as_deref() {
-            Some(url) if url.starts_with("s3://") => Buckets::S3,
-            _ => Buckets::Local(local_store(&args.common.data_dir.join("buckets"))?),
-        },
-        opt_root: args.common.data_dir.join("opt"),
-        sandbox: sandbox.clone(),
-        region: args.common.region.clone(),
-        account_id: args.common.account_id.clone(),
-    })
-    .await
-    .context("opening the registry")?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
-    tracing::info!(address = %listener.local_addr()?, pooling = sandbox.uses_pooling_allocator(), "lambkin serving");
-    let invoker = Arc::new(Invoker::new(registry.clone(), sandbox.clone()));
-    let state = AppState {
-        sandbox,
-        registry,
-        invoker,
-    };
+    let address = listener.local_addr()?;
+    let state = server::start(ServerConfig {
+        sandbox: sandbox.clone(),
+        store: open_store(&args)?,
+        buckets: match args.store.as_deref() {
+            Some(url) if url.starts_with("s3://") => Buckets::S3,
+            _ => Buckets::Local(local_store(&data_dir.join("buckets"))?),
+        },
+        data_dir,
+        region: args.common.region.clone(),
+        account_id: args.common.account_id.clone(),
+        front_door: FrontDoor {
+            port: address.port(),
+            async_max_payload: args.async_max_payload,
+            stream_max_bytes: args.stream_max_bytes,
+        },
+        async_settings: AsyncSettings {
+            time_scale: args.async_time_scale,
+            workers: args.async_workers as usize,
+        },
+    })
+    .await?;
+    tracing::info!(%address, pooling = sandbox.uses_pooling_allocator(), queued = state.events.depth(), "lambkin serving");
     server::run(listener, state, shutdown_signal()).await?;
     tracing::info!("lambkin stopped");
     Ok(())

@@ -1,15 +1,22 @@
 //! `lambkin serve`: the HTTP front door on one listener.
 //!
-//! The control plane (`api::router`), the engine's health, and `UnknownOperationException` in the
-//! AWS format for every operation lambkin does not implement yet.
+//! [`start`] opens everything a server needs (registry, invoker, async queue and its worker);
+//! [`app`] is the router: the Lambda API (`api::router`), function URLs by Host header, the
+//! engine's health, and `UnknownOperationException` in the AWS format for anything else.
 
+use anyhow::Context;
 use axum::Router;
 use axum::routing::get;
+use object_store::ObjectStore;
 use std::future::Future;
+use std::path::PathBuf;
 use tokio::net::TcpListener;
 
 use crate::api::ApiError;
-use crate::registry::Registry;
+use crate::invoke::Invoker;
+use crate::invoke::queue::AsyncQueue;
+use crate::invoke::worker::{AsyncSettings, Worker};
+use crate::registry::{Buckets, Registry, RegistryConfig};
 use crate::sandbox::Sandbox;
 use std::sync::Arc;
 
@@ -21,7 +28,80 @@ const MAX_BODY_BYTES: usize = 72 * 1024 * 1024;
 pub struct AppState {
     pub sandbox: Sandbox,
     pub registry: Arc<Registry>,
-    pub invoker: Arc<crate::invoke::Invoker>,
+    pub invoker: Arc<Invoker>,
+    /// Accepted asynchronous events, durable until delivered.
+    pub events: Arc<AsyncQueue>,
+    pub front_door: Arc<FrontDoor>,
+}
+
+/// Settings of the front door itself.
+#[derive(Debug, Clone)]
+pub struct FrontDoor {
+    /// The listener's port, for the function URLs lambkin hands out.
+    pub port: u16,
+    /// Largest Event payload (Lambda: 256 KB).
+    pub async_max_payload: usize,
+    /// Most bytes of one streamed response (Lambda: 20 MB).
+    pub stream_max_bytes: usize,
+}
+
+impl Default for FrontDoor {
+    fn default() -> Self {
+        FrontDoor {
+            port: 9001,
+            async_max_payload: 256 * 1024,
+            stream_max_bytes: 20 * 1024 * 1024,
+        }
+    }
+}
+
+/// What a server is opened on.
+pub struct ServerConfig {
+    pub sandbox: Sandbox,
+    /// The system of record (registry documents, code, layers).
+    pub store: Arc<dyn ObjectStore>,
+    pub buckets: Buckets,
+    /// Local state: unpacked layers (`opt/`) and the node's async queue (`queue/`).
+    pub data_dir: PathBuf,
+    pub region: String,
+    pub account_id: String,
+    pub front_door: FrontDoor,
+    pub async_settings: AsyncSettings,
+}
+
+/// Opens the registry and the async queue and starts the queue's worker.
+pub async fn start(config: ServerConfig) -> anyhow::Result<AppState> {
+    let registry = Registry::open(RegistryConfig {
+        store: config.store,
+        buckets: config.buckets,
+        opt_root: config.data_dir.join("opt"),
+        sandbox: config.sandbox.clone(),
+        region: config.region,
+        account_id: config.account_id,
+    })
+    .await
+    .context("opening the registry")?;
+    let queue_dir = config.data_dir.join("queue");
+    std::fs::create_dir_all(&queue_dir).with_context(|| format!("creating {}", queue_dir.display()))?;
+    let queue_store = object_store::local::LocalFileSystem::new_with_prefix(&queue_dir)
+        .with_context(|| format!("opening the queue at {}", queue_dir.display()))?;
+    let events = AsyncQueue::open(Arc::new(queue_store))
+        .await
+        .context("reading the async queue")?;
+    let invoker = Arc::new(Invoker::new(registry.clone(), config.sandbox.clone()));
+    Worker::spawn(
+        events.clone(),
+        invoker.clone(),
+        registry.clone(),
+        config.async_settings,
+    )?;
+    Ok(AppState {
+        sandbox: config.sandbox,
+        registry,
+        invoker,
+        events,
+        front_door: Arc::new(config.front_door),
+    })
 }
 
 /// The whole HTTP API.
@@ -32,6 +112,10 @@ pub fn app(state: AppState) -> Router {
         .fallback(unknown_operation)
         .layer(axum::middleware::map_response(aws_error_for_oversized_bodies))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::api::url_gateway::by_host,
+        ))
         .with_state(state)
 }
 
@@ -41,9 +125,8 @@ pub async fn run(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let app = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }
 
 async fn health(
@@ -53,6 +136,7 @@ async fn health(
         "status": "ok",
         "runtimeVersion": crate::sandbox::RUNTIME_VERSION,
         "poolingAllocator": state.sandbox.uses_pooling_allocator(),
+        "asyncQueueDepth": state.events.depth(),
     }))
 }
 

@@ -4,10 +4,10 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use base64::Engine as _;
-use lambkin_host::invoke::Invoker;
-use lambkin_host::registry::{Buckets, Registry, RegistryConfig};
+use lambkin_host::invoke::worker::AsyncSettings;
+use lambkin_host::registry::Buckets;
 use lambkin_host::sandbox::{Sandbox, SandboxConfig};
-use lambkin_host::server::{self, AppState};
+use lambkin_host::server::{self, AppState, FrontDoor, ServerConfig};
 use object_store::local::LocalFileSystem;
 use serde_json::{Value, json};
 use std::path::Path;
@@ -30,26 +30,28 @@ fn sandbox() -> Sandbox {
 }
 
 pub async fn open(dir: &Path) -> Router {
+    server::app(start(dir, FrontDoor::default(), AsyncSettings::default()).await)
+}
+
+/// Opens a server's state on `dir` (a real object store in a directory) with these settings.
+pub async fn start(dir: &Path, front_door: FrontDoor, async_settings: AsyncSettings) -> AppState {
     let local = |sub: &str| {
         std::fs::create_dir_all(dir.join(sub)).expect("mkdir");
         Arc::new(LocalFileSystem::new_with_prefix(dir.join(sub)).expect("store"))
             as Arc<dyn object_store::ObjectStore>
     };
-    let registry = Registry::open(RegistryConfig {
+    server::start(ServerConfig {
+        sandbox: sandbox(),
         store: local("store"),
         buckets: Buckets::Local(local("buckets")),
-        opt_root: dir.join("opt"),
-        sandbox: sandbox(),
+        data_dir: dir.to_path_buf(),
         region: "us-east-1".into(),
         account_id: "000000000000".into(),
+        front_door,
+        async_settings,
     })
     .await
-    .expect("registry");
-    server::app(AppState {
-        sandbox: sandbox(),
-        invoker: Arc::new(Invoker::new(registry.clone(), sandbox())),
-        registry,
-    })
+    .expect("server state")
 }
 
 /// One request; returns the status, the `x-amzn-ErrorType` (if any) and the JSON body.

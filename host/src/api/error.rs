@@ -22,6 +22,10 @@ pub enum ApiError {
     InvalidZipFile(String),
     #[error("{0}")]
     UnknownOperation(String),
+    /// A throttle: the message and the model's `Reason`
+    /// (`ReservedFunctionConcurrentInvocationLimitExceeded`, `ConcurrentInvocationLimitExceeded`).
+    #[error("{0}")]
+    TooManyRequests(String, &'static str),
     #[error("{0}")]
     Service(String),
 }
@@ -42,6 +46,7 @@ impl ApiError {
             ApiError::InvalidRequestContent(_) => ("InvalidRequestContentException", StatusCode::BAD_REQUEST),
             ApiError::InvalidZipFile(_) => ("InvalidZipFileException", StatusCode::BAD_GATEWAY),
             ApiError::UnknownOperation(_) => ("UnknownOperationException", StatusCode::NOT_FOUND),
+            ApiError::TooManyRequests(..) => ("TooManyRequestsException", StatusCode::TOO_MANY_REQUESTS),
             ApiError::Service(_) => ("ServiceException", StatusCode::INTERNAL_SERVER_ERROR),
         }
     }
@@ -57,7 +62,10 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (code, status) = self.code_and_status();
-        let body = serde_json::json!({ "Type": self.kind(), "Message": self.to_string() });
+        let mut body = serde_json::json!({ "Type": self.kind(), "Message": self.to_string() });
+        if let ApiError::TooManyRequests(_, reason) = &self {
+            body["Reason"] = serde_json::json!(reason);
+        }
         let mut response = (status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert("x-amzn-ErrorType", HeaderValue::from_static(code));

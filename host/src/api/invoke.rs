@@ -1,5 +1,6 @@
-//! Invoke `POST /2015-03-31/functions/{name}/invocations`: RequestResponse (200) and DryRun (204).
-//! `X-Amz-Executed-Version` on every sync response; `X-Amz-Function-Error: Unhandled` with the
+//! Invoke `POST /2015-03-31/functions/{name}/invocations`: RequestResponse (200), Event (202,
+//! once the event is durably queued) and DryRun (204). `X-Amz-Executed-Version` on every sync
+//! response; `X-Amz-Function-Error: Unhandled` with the
 //! `{"errorType","errorMessage"}` body for any function error; `X-Amz-Log-Type: Tail` returns the
 //! last 4 KB of the log in `X-Amz-Log-Result`; `X-Amz-Client-Context` reaches the guest.
 
@@ -13,6 +14,8 @@ use base64::Engine as _;
 
 use super::{ApiError, FunctionRef, Page};
 use crate::invoke::MAX_SYNC_PAYLOAD_BYTES;
+use crate::invoke::queue::{QueuedEvent, Target};
+use crate::sandbox::InvokeRequest;
 use crate::server::AppState;
 
 /// How much of the log `X-Amz-Log-Result` carries.
@@ -74,10 +77,7 @@ impl InvokeParams {
             }
         };
         if payload.len() > MAX_SYNC_PAYLOAD_BYTES {
-            return Err(ApiError::RequestEntityTooLarge(format!(
-                "{} byte payload is too large for the {invocation_type} invocation type (limit {MAX_SYNC_PAYLOAD_BYTES} bytes)",
-                payload.len()
-            )));
+            return Err(too_large(&payload, &invocation_type, MAX_SYNC_PAYLOAD_BYTES));
         }
         let payload = if payload.iter().all(u8::is_ascii_whitespace) {
             Bytes::from_static(b"{}")
@@ -96,6 +96,13 @@ impl InvokeParams {
             client_context: client_context(headers)?,
         })
     }
+}
+
+fn too_large(payload: &[u8], invocation_type: &str, limit: usize) -> ApiError {
+    ApiError::RequestEntityTooLarge(format!(
+        "{} byte payload is too large for the {invocation_type} invocation type (limit {limit} bytes)",
+        payload.len()
+    ))
 }
 
 /// `X-Amz-Log-Result`: base64 of the log's last 4 KB.
@@ -120,10 +127,12 @@ async fn invoke(
             Ok(StatusCode::NO_CONTENT.into_response())
         }
         "RequestResponse" => {
-            let outcome = app
-                .invoker
-                .invoke(&function.name, qualifier, params.payload, params.client_context)
-                .await?;
+            let request = InvokeRequest {
+                payload: params.payload,
+                client_context: params.client_context,
+                ..InvokeRequest::default()
+            };
+            let outcome = app.invoker.invoke(&function.name, qualifier, request).await?;
             let (body, failed) = match outcome.result {
                 Ok(body) => (body, false),
                 Err(error) => (error.to_json().to_string().into_bytes(), true),
@@ -144,10 +153,29 @@ async fn invoke(
             }
             Ok(response)
         }
-        "Event" => Err(ApiError::InvalidParameterValue(
-            "Asynchronous invocation (InvocationType Event) is not available in this lambkin build yet"
-                .into(),
-        )),
+        "Event" => {
+            let limit = app.front_door.async_max_payload;
+            if params.payload.len() > limit {
+                return Err(too_large(&params.payload, "Event", limit));
+            }
+            app.invoker.check(&function.name, qualifier).await?;
+            let payload = String::from_utf8(params.payload.to_vec()).map_err(|_| {
+                ApiError::InvalidRequestContent("Could not parse request body into json: not UTF-8".into())
+            })?;
+            let request_id = uuid::Uuid::new_v4().to_string();
+            let target = Target::Function {
+                name: function.name.clone(),
+                qualifier: function.qualifier.clone(),
+            };
+            app.events
+                .enqueue(QueuedEvent::new(request_id.clone(), target, payload))
+                .await?;
+            let mut response = StatusCode::ACCEPTED.into_response();
+            if let Ok(id) = HeaderValue::from_str(&request_id) {
+                response.headers_mut().insert("x-amzn-RequestId", id);
+            }
+            Ok(response)
+        }
         other => Err(ApiError::InvalidParameterValue(format!(
             "1 validation error detected: Value '{other}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]"
         ))),

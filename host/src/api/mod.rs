@@ -9,6 +9,9 @@ mod invoke;
 mod layers;
 mod settings;
 mod stream;
+mod url_configs;
+mod url_event;
+pub mod url_gateway;
 mod versions;
 
 use axum::Router;
@@ -22,7 +25,7 @@ pub use ident::FunctionRef;
 
 use crate::server::AppState;
 
-/// Every control-plane route.
+/// Every route of the Lambda API, and function URLs by path.
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(functions::router())
@@ -32,6 +35,8 @@ pub fn router() -> Router<AppState> {
         .merge(invoke::router())
         .merge(stream::router())
         .merge(events::router())
+        .merge(url_configs::router())
+        .merge(url_gateway::router())
 }
 
 /// Parses a JSON request body (an empty body is `{}`).

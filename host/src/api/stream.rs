@@ -17,10 +17,8 @@ use tokio::sync::mpsc;
 
 use super::invoke::{InvokeParams, log_tail};
 use super::{ApiError, FunctionRef, Page};
+use crate::sandbox::InvokeRequest;
 use crate::server::AppState;
-
-/// Most bytes one streamed response may carry, as Lambda's 20 MB.
-pub const MAX_STREAM_BYTES: usize = 20 * 1024 * 1024;
 
 pub fn router() -> Router<AppState> {
     Router::new().route(
@@ -76,11 +74,17 @@ async fn invoke_with_response_stream(
         }
     }
     let ready = app.invoker.prepare(&function.name, qualifier).await?;
+    let cap = app.front_door.stream_max_bytes;
     let executed_version = ready.executed_version.clone();
     let (frames, body) = mpsc::channel::<Bytes>(32);
     tokio::spawn(async move {
         let (guest, mut chunks) = mpsc::unbounded_channel::<Bytes>();
-        let run = ready.run(params.payload, params.client_context, Some(guest));
+        let run = ready.run(InvokeRequest {
+            payload: params.payload,
+            client_context: params.client_context,
+            stream: Some(guest),
+            ..InvokeRequest::default()
+        });
         tokio::pin!(run);
         let mut sent = 0usize;
         let mut overflowed = false;
@@ -89,7 +93,7 @@ async fn invoke_with_response_stream(
             if bytes.is_empty() || overflowed {
                 return None;
             }
-            if sent + bytes.len() > MAX_STREAM_BYTES {
+            if sent + bytes.len() > cap {
                 overflowed = true;
                 return None;
             }
@@ -127,7 +131,7 @@ async fn invoke_with_response_stream(
         if overflowed {
             complete["ErrorCode"] = json!("Function.ResponseSizeTooLarge");
             complete["ErrorDetails"] = json!(format!(
-                "Response payload size exceeded maximum allowed payload size ({MAX_STREAM_BYTES} bytes)."
+                "Response payload size exceeded maximum allowed payload size ({cap} bytes)."
             ));
         }
         if params.tail {

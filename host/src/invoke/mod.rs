@@ -2,13 +2,20 @@
 //! is prepared once — code compiled or loaded from the compile cache, linked into an
 //! `InstancePre`, layers unpacked — and keeps its warm execution environments for reuse.
 //!
-//! The environment pool here is deliberately simple (unbounded, never reaped): concurrency limits,
-//! idle reaping and provisioned concurrency are the pool's own issue.
+//! - [`Invoker`]: resolves what to run, enforces reserved concurrency, runs it.
+//! - [`queue`]: the durable queue of asynchronous events ([`queue::AsyncQueue`]).
+//! - [`worker`]: delivers queued events with retries, and their records to destinations.
+//! - [`record`]: the invocation record that destinations receive.
+//!
+//! The environment pool here is deliberately simple (unbounded, never reaped): idle reaping and
+//! provisioned concurrency are the pool's own issue.
 
-use bytes::Bytes;
+pub mod queue;
+pub mod record;
+pub mod worker;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use tokio::sync::mpsc::UnboundedSender;
 
 use crate::api::ApiError;
 use crate::registry::{InvocationTarget, Registry};
@@ -19,10 +26,11 @@ use crate::sandbox::{
 /// Largest synchronous request payload, as Lambda's 6 MB.
 pub const MAX_SYNC_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
 
-/// What a synchronous invocation returns to the front door.
+/// What an invocation returns to the front door.
 pub struct SyncResult {
     /// The version that ran (an alias resolves to one, weighted routing picks one).
     pub executed_version: String,
+    pub request_id: String,
     pub result: Result<Vec<u8>, FunctionError>,
     /// The invocation's log (START … REPORT, or INIT_START … INIT_REPORT when Init failed).
     pub log: String,
@@ -33,6 +41,8 @@ pub struct Invoker {
     sandbox: Sandbox,
     /// (function, version) → the prepared revision and its idle environments.
     deployed: tokio::sync::Mutex<HashMap<(String, String), Arc<Deployed>>>,
+    /// Invocations running now, per function: what reserved concurrency is checked against.
+    running: Arc<Mutex<HashMap<String, u32>>>,
 }
 
 /// One prepared revision of a function version.
@@ -50,6 +60,7 @@ impl Invoker {
             registry,
             sandbox,
             deployed: tokio::sync::Mutex::new(HashMap::new()),
+            running: Arc::default(),
         }
     }
 
@@ -62,24 +73,25 @@ impl Invoker {
         Ok(target.configuration.version)
     }
 
-    /// Runs one synchronous invocation.
+    /// Runs one invocation to completion.
     pub async fn invoke(
         &self,
         name: &str,
         qualifier: Option<&str>,
-        payload: Bytes,
-        client_context: Option<String>,
+        request: InvokeRequest,
     ) -> Result<SyncResult, ApiError> {
         let ready = self.prepare(name, qualifier).await?;
-        Ok(ready.run(payload, client_context, None).await)
+        Ok(ready.run(request).await)
     }
 
-    /// Resolves the version to run (weighted aliases roll here) and prepares it.
+    /// Resolves the version to run (weighted aliases roll here), takes a concurrency slot (a
+    /// 429 when the function's reserved concurrency is in use) and prepares the version.
     pub async fn prepare(&self, name: &str, qualifier: Option<&str>) -> Result<Ready, ApiError> {
         let target = self
             .registry
             .invocation_target(name, qualifier, random_unit())
             .await?;
+        let slot = ConcurrencySlot::take(&self.running, name, target.reserved_concurrency)?;
         let executed_version = target.configuration.version.clone();
         let invoked_function_arn = target.invoked_function_arn.clone();
         let deployed = self.deploy(target).await?;
@@ -87,6 +99,7 @@ impl Invoker {
             executed_version,
             invoked_function_arn,
             deployed,
+            _slot: slot,
         })
     }
 
@@ -141,22 +154,65 @@ impl Invoker {
     }
 }
 
-/// A version about to run: resolved and prepared, so the response can name it before it runs.
+/// One running invocation counted against its function's reserved concurrency; released on drop.
+struct ConcurrencySlot {
+    running: Arc<Mutex<HashMap<String, u32>>>,
+    function: String,
+}
+
+impl ConcurrencySlot {
+    fn take(
+        running: &Arc<Mutex<HashMap<String, u32>>>,
+        function: &str,
+        reserved: Option<u32>,
+    ) -> Result<ConcurrencySlot, ApiError> {
+        let mut counts = running.lock().unwrap_or_else(|p| p.into_inner());
+        let count = counts.entry(function.to_string()).or_default();
+        if reserved.is_some_and(|limit| *count >= limit) {
+            return Err(ApiError::TooManyRequests(
+                "Rate Exceeded.".into(),
+                "ReservedFunctionConcurrentInvocationLimitExceeded",
+            ));
+        }
+        *count += 1;
+        Ok(ConcurrencySlot {
+            running: running.clone(),
+            function: function.to_string(),
+        })
+    }
+}
+
+impl Drop for ConcurrencySlot {
+    fn drop(&mut self) {
+        let mut counts = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = counts.get_mut(&self.function) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                counts.remove(&self.function);
+            }
+        }
+    }
+}
+
+/// A version about to run: resolved, admitted and prepared, so the response can name it before
+/// it runs.
 pub struct Ready {
     pub executed_version: String,
     invoked_function_arn: String,
     deployed: Arc<Deployed>,
+    /// Held until the invocation ends.
+    _slot: ConcurrencySlot,
 }
 
 impl Ready {
-    /// Runs the invocation in a warm environment (or a new one), streaming the guest's chunks to
-    /// `stream` when given.
-    pub async fn run(
-        &self,
-        payload: Bytes,
-        client_context: Option<String>,
-        stream: Option<UnboundedSender<Bytes>>,
-    ) -> SyncResult {
+    /// Runs the invocation in a warm environment (or a new one). The invoked ARN is filled in;
+    /// chunks go to `request.stream` when it is set.
+    pub async fn run(&self, mut request: InvokeRequest) -> SyncResult {
+        let request_id = request
+            .request_id
+            .get_or_insert_with(|| uuid::Uuid::new_v4().to_string())
+            .clone();
+        request.invoked_function_arn = Some(self.invoked_function_arn.clone());
         let deployed = &self.deployed;
         let idle = deployed.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let mut environment = match idle {
@@ -166,21 +222,14 @@ impl Ready {
                 Err(failure) => {
                     return SyncResult {
                         executed_version: self.executed_version.clone(),
+                        request_id,
                         result: Err(failure.error),
                         log: failure.log,
                     };
                 }
             },
         };
-        let invocation = environment
-            .invoke(InvokeRequest {
-                payload,
-                invoked_function_arn: Some(self.invoked_function_arn.clone()),
-                client_context,
-                stream,
-                ..InvokeRequest::default()
-            })
-            .await;
+        let invocation = environment.invoke(request).await;
         if environment.is_reusable() {
             deployed
                 .idle
@@ -190,6 +239,7 @@ impl Ready {
         }
         SyncResult {
             executed_version: self.executed_version.clone(),
+            request_id,
             result: invocation.result,
             log: invocation.log,
         }

@@ -155,3 +155,46 @@ impl Registry {
         Ok(paginate(all, marker, max_items))
     }
 }
+
+/// How asynchronous invocations of one qualifier are handled: its event-invoke config, with
+/// Lambda's defaults where unset, and the function's reserved concurrency.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AsyncPolicy {
+    /// The qualified ARN the records name (`…:function:<name>:<qualifier or $LATEST>`).
+    pub function_arn: String,
+    pub maximum_retry_attempts: u32,
+    pub maximum_event_age_seconds: u32,
+    pub on_success: Option<String>,
+    pub on_failure: Option<String>,
+    pub reserved_concurrency: Option<u32>,
+}
+
+impl Registry {
+    /// The policy for asynchronous invocations of `qualifier` (none: `$LATEST`).
+    pub async fn async_policy(&self, name: &str, qualifier: Option<&str>) -> Result<AsyncPolicy, ApiError> {
+        let state = self.state.lock().await;
+        let record = self.record(&state.functions, name)?;
+        let qualifier = qualifier.unwrap_or("$LATEST");
+        self.resolve(record, name, Some(qualifier))?;
+        let config = record.event_invoke_configs.get(qualifier);
+        let destination = |pick: fn(&DestinationConfig) -> &Option<super::model::Destination>| {
+            config
+                .and_then(|c| c.destination_config.as_ref())
+                .and_then(|d| pick(d).as_ref())
+                .and_then(|d| d.destination.clone())
+                .filter(|d| !d.is_empty())
+        };
+        Ok(AsyncPolicy {
+            function_arn: format!("{}:{qualifier}", self.function_arn(name)),
+            maximum_retry_attempts: config
+                .and_then(|c| c.maximum_retry_attempts)
+                .unwrap_or(MAX_RETRY_ATTEMPTS),
+            maximum_event_age_seconds: config
+                .and_then(|c| c.maximum_event_age_in_seconds)
+                .unwrap_or(EVENT_AGE_SECONDS.1),
+            on_success: destination(|d| &d.on_success),
+            on_failure: destination(|d| &d.on_failure),
+            reserved_concurrency: record.reserved_concurrency,
+        })
+    }
+}

@@ -347,6 +347,7 @@ impl Registry {
             reserved_concurrency: None,
             runtime_management: RuntimeManagement::default(),
             event_invoke_configs: BTreeMap::new(),
+            url_configs: BTreeMap::new(),
         };
         self.commit_new_code(state, record, input.publish).await
     }

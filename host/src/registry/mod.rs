@@ -18,6 +18,7 @@ pub mod layers;
 pub mod model;
 pub mod package;
 mod settings;
+mod urls;
 pub mod validate;
 mod versions;
 
@@ -34,8 +35,9 @@ use crate::api::ApiError;
 use crate::sandbox::Sandbox;
 pub use functions::{CodeInput, ConfigurationInput, CreateFunctionInput, UpdateCodeInput};
 pub use layers::{LayerVersion, PublishLayerInput};
-pub use model::{AliasConfiguration, FunctionConfiguration, FunctionRecord, VersionRecord};
+pub use model::{AliasConfiguration, Cors, FunctionConfiguration, FunctionRecord, UrlConfig, VersionRecord};
 pub use settings::AccountSettings;
+pub use urls::{UrlInput, UrlTarget};
 pub use versions::{AliasInput, InvocationTarget, PublishInput};
 
 /// What the registry is opened on.
@@ -80,6 +82,9 @@ struct State {
     layers: layers::Layers,
     /// Last version number ever published per layer name.
     layer_counters: BTreeMap<String, u64>,
+    /// Function URL id → (function, qualifier). May hold URLs since deleted: a lookup checks
+    /// the function's record, which is the truth.
+    urls: std::collections::HashMap<String, (String, String)>,
 }
 
 impl Registry {
@@ -119,6 +124,13 @@ impl Registry {
                 .entry(name)
                 .or_default()
                 .insert(version.version, version);
+        }
+        for (name, record) in &state.functions {
+            for (qualifier, url) in &record.url_configs {
+                state
+                    .urls
+                    .insert(url.url_id.clone(), (name.clone(), qualifier.clone()));
+            }
         }
         let pending: Vec<(String, String)> = state
             .functions
@@ -334,6 +346,16 @@ fn store_error(e: object_store::Error) -> ApiError {
 /// A fresh RevisionId: it changes on every write.
 fn new_revision() -> String {
     uuid::Uuid::new_v4().to_string()
+}
+
+/// ISO 8601 in UTC with milliseconds: `2019-11-14T18:16:05.568Z`.
+pub fn iso_timestamp() -> String {
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    time::OffsetDateTime::now_utc()
+        .format(&format)
+        .unwrap_or_default()
 }
 
 /// Lambda's LastModified format: `2015-07-16T00:34:31.322+0000`.

@@ -143,6 +143,43 @@ pub struct FunctionRecord {
     /// Asynchronous invocation settings per qualifier (`$LATEST`, a version or an alias).
     #[serde(default)]
     pub event_invoke_configs: BTreeMap<String, EventInvokeConfig>,
+    /// Function URLs per qualifier (`$LATEST` or an alias).
+    #[serde(default)]
+    pub url_configs: BTreeMap<String, UrlConfig>,
+}
+
+/// A function URL as stored; the API renders it as `FunctionUrlConfig`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UrlConfig {
+    /// 32 lowercase letters and digits: the URL's host label and path segment.
+    pub url_id: String,
+    /// `NONE` or `AWS_IAM`.
+    pub auth_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cors: Option<Cors>,
+    /// `BUFFERED` or `RESPONSE_STREAM`.
+    pub invoke_mode: String,
+    pub creation_time: String,
+    pub last_modified_time: String,
+}
+
+/// `Cors` of the service model.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Cors {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_credentials: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_headers: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_methods: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_origins: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expose_headers: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age: Option<u32>,
 }
 
 /// `FunctionEventInvokeConfig` of the service model.

@@ -59,6 +59,8 @@ pub struct InvocationTarget {
     pub configuration: FunctionConfiguration,
     pub wasm_sha256: String,
     pub invoked_function_arn: String,
+    /// The function's reserved concurrency: its cap on environments busy at once.
+    pub reserved_concurrency: Option<u32>,
 }
 
 impl Registry {
@@ -105,6 +107,7 @@ impl Registry {
             configuration: config.clone(),
             wasm_sha256: version.wasm_sha256.clone(),
             invoked_function_arn,
+            reserved_concurrency: record.reserved_concurrency,
         })
     }
 
@@ -374,6 +377,8 @@ impl Registry {
             // Lambda answers 204 for an alias that is already gone.
             return Ok(());
         }
+        // The alias's URL goes with it.
+        record.url_configs.remove(alias);
         self.persist(&record).await?;
         state.functions.insert(name.to_string(), record);
         Ok(())

@@ -1,0 +1,133 @@
+//! Create/Get/Update/Delete/ListFunctionUrlConfig(s) under `/2021-10-31/functions/{name}/url`.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{Value, json};
+
+use super::{ApiError, FunctionRef, Page, body, json, list};
+use crate::registry::UrlConfig;
+use crate::server::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/2021-10-31/functions/{name}/url",
+            get(get_url).post(create_url).put(update_url).delete(delete_url),
+        )
+        .route("/2021-10-31/functions/{name}/urls", get(list_urls))
+}
+
+/// `http://<id>.lambda-url.<region>.localhost:<port>/`: served on this listener (as is
+/// `/lambda-url/<id>/`, for clients that cannot resolve `*.localhost`).
+pub fn function_url(app: &AppState, url_id: &str) -> String {
+    format!(
+        "http://{url_id}.lambda-url.{}.localhost:{}/",
+        app.registry.region(),
+        app.front_door.port
+    )
+}
+
+/// `FunctionUrlConfig` of the service model (`LastModifiedTime` except on create).
+fn render(app: &AppState, name: &str, qualifier: &str, config: &UrlConfig, modified: bool) -> Value {
+    let mut out = json!({
+        "FunctionUrl": function_url(app, &config.url_id),
+        "FunctionArn": app.registry.url_function_arn(name, qualifier),
+        "AuthType": config.auth_type,
+        "CreationTime": config.creation_time,
+        "InvokeMode": config.invoke_mode,
+    });
+    if let Some(cors) = &config.cors {
+        out["Cors"] = json!(cors);
+    }
+    if modified {
+        out["LastModifiedTime"] = json!(config.last_modified_time);
+    }
+    out
+}
+
+fn target(app: &AppState, name: &str, page: &Page) -> Result<FunctionRef, ApiError> {
+    FunctionRef::parse(name, page.qualifier.as_deref(), &app.registry)
+}
+
+fn qualifier_of(f: &FunctionRef) -> &str {
+    f.qualifier.as_deref().unwrap_or("$LATEST")
+}
+
+async fn create_url(
+    State(app): State<AppState>,
+    Path(name): Path<String>,
+    Query(page): Query<Page>,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let f = target(&app, &name, &page)?;
+    let config = app
+        .registry
+        .create_url(&f.name, f.qualifier.as_deref(), body(&bytes)?)
+        .await?;
+    Ok(json(
+        StatusCode::CREATED,
+        &render(&app, &f.name, qualifier_of(&f), &config, false),
+    ))
+}
+
+async fn get_url(
+    State(app): State<AppState>,
+    Path(name): Path<String>,
+    Query(page): Query<Page>,
+) -> Result<Response, ApiError> {
+    let f = target(&app, &name, &page)?;
+    let config = app.registry.get_url(&f.name, f.qualifier.as_deref()).await?;
+    Ok(json(
+        StatusCode::OK,
+        &render(&app, &f.name, qualifier_of(&f), &config, true),
+    ))
+}
+
+async fn update_url(
+    State(app): State<AppState>,
+    Path(name): Path<String>,
+    Query(page): Query<Page>,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let f = target(&app, &name, &page)?;
+    let config = app
+        .registry
+        .update_url(&f.name, f.qualifier.as_deref(), body(&bytes)?)
+        .await?;
+    Ok(json(
+        StatusCode::OK,
+        &render(&app, &f.name, qualifier_of(&f), &config, true),
+    ))
+}
+
+async fn delete_url(
+    State(app): State<AppState>,
+    Path(name): Path<String>,
+    Query(page): Query<Page>,
+) -> Result<Response, ApiError> {
+    let f = target(&app, &name, &page)?;
+    app.registry.delete_url(&f.name, f.qualifier.as_deref()).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn list_urls(
+    State(app): State<AppState>,
+    Path(name): Path<String>,
+    Query(page): Query<Page>,
+) -> Result<Response, ApiError> {
+    let name = FunctionRef::parse(&name, None, &app.registry)?.unqualified()?;
+    let max_items = page.max_items()?.min(50);
+    let (configs, next) = app
+        .registry
+        .list_urls(&name, page.marker.as_deref(), max_items)
+        .await?;
+    let rendered: Vec<Value> = configs
+        .iter()
+        .map(|(qualifier, config)| render(&app, &name, qualifier, config, true))
+        .collect();
+    Ok(list("FunctionUrlConfigs", rendered, next))
+}
