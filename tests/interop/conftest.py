@@ -16,6 +16,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import boto3
@@ -55,6 +56,10 @@ _SERVER_ENV_DROP = (
 )
 
 _NO_PROXY_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+# Every server started and not stopped (the session one and any module's own): a failing test's
+# report carries the tail of each one's log.
+_LIVE: list["Lambkin"] = []
 
 
 def free_port() -> int:
@@ -125,6 +130,8 @@ class Lambkin:
                 continue
             if self.healthy():
                 self.client = self.make_client()
+                if self not in _LIVE:
+                    _LIVE.append(self)
                 return
             time.sleep(0.05)
         self.stop()
@@ -135,6 +142,8 @@ class Lambkin:
 
     def stop(self) -> None:
         self._close_client()
+        if self in _LIVE:
+            _LIVE.remove(self)
         proc, self.proc = self.proc, None
         if proc is None or proc.poll() is not None:
             return
@@ -191,22 +200,26 @@ class Lambkin:
         return data[-max_bytes:].decode("utf-8", errors="replace")
 
 
-_SERVER: Lambkin | None = None
+@contextmanager
+def own_server(tmp_path_factory, label: str, extra_args=(), extra_env=None):
+    """A started `lambkin serve` of its own (for a module whose server needs other flags than the
+    session one), stopped on exit."""
+    if not LAMBKIN_BIN.is_file():
+        pytest.fail(f"lambkin binary not found at {LAMBKIN_BIN} (set LAMBKIN_BIN)", pytrace=False)
+    server = Lambkin(
+        LAMBKIN_BIN, tmp_path_factory.mktemp(label), extra_args=extra_args, extra_env=extra_env
+    )
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")
 def lambkin(tmp_path_factory) -> Lambkin:
-    global _SERVER
-    if not LAMBKIN_BIN.is_file():
-        pytest.fail(f"lambkin binary not found at {LAMBKIN_BIN} (set LAMBKIN_BIN)", pytrace=False)
-    server = Lambkin(LAMBKIN_BIN, tmp_path_factory.mktemp("lambkin"))
-    server.start()
-    _SERVER = server
-    try:
+    with own_server(tmp_path_factory, "lambkin") as server:
         yield server
-    finally:
-        _SERVER = None
-        server.stop()
 
 
 @pytest.fixture
@@ -236,10 +249,10 @@ def unique_name(prefix: str = "fn") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
-@pytest.fixture
-def make_name(lambkin):
-    """Factory of unique function names; every function so named is deleted after the test
-    (whatever state it is in; a missing function is fine)."""
+def name_factory(server: Lambkin):
+    """Generator body of a `make_name` fixture for `server`: yields a factory of unique function
+    names, then deletes every function so named (with the server's client of that moment; whatever
+    state the function is in; a missing function is fine)."""
     names: list[str] = []
 
     def make(prefix: str = "fn") -> str:
@@ -249,13 +262,20 @@ def make_name(lambkin):
 
     yield make
     for name in names:
-        client = lambkin.client
+        client = server.client
         if client is None:
             break
         try:
             client.delete_function(FunctionName=name)
         except Exception:  # noqa: BLE001 - cleanup is best effort
             pass
+
+
+@pytest.fixture
+def make_name(lambkin):
+    """Factory of unique function names; every function so named is deleted after the test
+    (whatever state it is in; a missing function is fine)."""
+    yield from name_factory(lambkin)
 
 
 @pytest.fixture
@@ -267,5 +287,6 @@ def function_name(make_name) -> str:
 def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
-    if report.failed and _SERVER is not None:
-        report.sections.append(("lambkin log (tail)", _SERVER.log_tail()))
+    if report.failed:
+        for server in list(_LIVE):
+            report.sections.append((f"lambkin log (tail) {server.endpoint}", server.log_tail()))

@@ -9,15 +9,22 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import json
 import re
+import threading
 import time
+import uuid
 import zipfile
+from collections import namedtuple
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import ACCOUNT, REGION
+from conftest import ACCOUNT, EXAMPLES, HOST, REGION
 
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/lambda-role"
 RUNTIME = "provided.al2023"
@@ -113,3 +120,165 @@ def update_configuration(client, name: str, **kwargs) -> dict:
     resp = client.update_function_configuration(FunctionName=name, **kwargs)
     wait_updated(client, name)
     return resp
+
+
+def example_path(name: str) -> Path:
+    """Where the example component <name> is (EXAMPLES/<name>.wasm); it may not exist."""
+    return EXAMPLES / f"{name}.wasm"
+
+
+def example_wasm(name: str) -> bytes:
+    """The bytes of the example component EXAMPLES/<name>.wasm (the test fails without it)."""
+    path = example_path(name)
+    if not path.is_file():
+        pytest.fail(f"example component not found: {path} (set LAMBKIN_EXAMPLES)", pytrace=False)
+    return path.read_bytes()
+
+
+def wait_for(predicate, timeout: float = WAIT_S, *, interval: float = 0.02, what=""):
+    """Call predicate() every `interval` seconds until it returns something truthy, and return
+    that; fail once `timeout` seconds have passed. `what` (a string, or a callable giving one when
+    the wait fails) describes the wait in the failure."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            desc = what() if callable(what) else what
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {desc or predicate}")
+        time.sleep(interval)
+
+
+# ---------------------------------------------------------------------------------------------
+# asynchronous invocations
+# ---------------------------------------------------------------------------------------------
+
+
+def invoke_event(client, name: str, payload, **kwargs) -> str:
+    """Invoke with InvocationType=Event (payload: bytes as they are, anything else JSON-encoded),
+    check the 202 with its empty body, and return the request id (header x-amzn-requestid)."""
+    body = payload if isinstance(payload, (bytes, bytearray)) else json.dumps(payload).encode()
+    resp = client.invoke(FunctionName=name, InvocationType="Event", Payload=body, **kwargs)
+    assert resp["StatusCode"] == 202, resp
+    assert status_of(resp) == 202, resp
+    assert resp["Payload"].read() == b""
+    request_id = resp["ResponseMetadata"].get("RequestId")
+    assert request_id, resp["ResponseMetadata"]
+    assert resp["ResponseMetadata"]["HTTPHeaders"].get("x-amzn-requestid") == request_id
+    return request_id
+
+
+# One POST the webhook answered 2xx: its path, its Content-Type, its body parsed as JSON (None when
+# it is not JSON) and the raw bytes.
+Delivery = namedtuple("Delivery", "path content_type body raw")
+
+
+class Webhook:
+    """An HTTP receiver on 127.0.0.1 (a free port) standing in for webhook destinations.
+
+    Every POST is counted per path; unless refuse_first() queued refusals for its path, it is
+    answered 200 and kept as a Delivery. Each test takes its own URL with url() (a fresh path), so
+    tests sharing one receiver see only their own deliveries. Thread-safe."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._deliveries: list[Delivery] = []
+        self._attempts: dict[str, int] = {}
+        self._refusals: dict[str, list[int]] = {}
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as a pooling HTTP client expects
+
+            def do_POST(self):  # noqa: N802 - http.server's naming
+                raw = self._read_body()
+                path = urlsplit(self.path).path
+                status = hook._received(path, self.headers.get("Content-Type"), raw)
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def _read_body(self) -> bytes:
+                if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+                    parts = []
+                    while True:
+                        size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                        if size == 0:
+                            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                                pass  # trailers
+                            return b"".join(parts)
+                        parts.append(self.rfile.read(size))
+                        self.rfile.readline()
+                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+            def log_message(self, format, *args):  # noqa: A002 - quiet
+                pass
+
+        self._server = ThreadingHTTPServer((HOST, 0), Handler)
+        self._server.daemon_threads = True
+        self.base = f"http://{HOST}:{self._server.server_address[1]}"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="webhook", daemon=True
+        )
+        self._thread.start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _received(self, path: str, content_type: str | None, raw: bytes) -> int:
+        with self._lock:
+            self._attempts[path] = self._attempts.get(path, 0) + 1
+            refusals = self._refusals.get(path)
+            if refusals:
+                return refusals.pop(0)
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                body = None
+            self._deliveries.append(Delivery(path, content_type, body, raw))
+            return 200
+
+    # -- what the tests use ----------------------------------------------------------------
+
+    def url(self, label: str = "hook") -> str:
+        """A fresh webhook URL (a path nobody else uses)."""
+        return f"{self.base}/{label}/{uuid.uuid4().hex}"
+
+    def refuse_first(self, url: str, *statuses: int) -> None:
+        """Answer the next POSTs to url with these statuses (in order) before accepting any."""
+        with self._lock:
+            self._refusals.setdefault(urlsplit(url).path, []).extend(statuses)
+
+    def deliveries(self, url: str) -> list[Delivery]:
+        path = urlsplit(url).path
+        with self._lock:
+            return [d for d in self._deliveries if d.path == path]
+
+    def records(self, url: str) -> list:
+        """The JSON bodies accepted on url so far, in arrival order."""
+        return [d.body for d in self.deliveries(url)]
+
+    def attempts(self, url: str) -> int:
+        """How many POSTs url received (refused ones included)."""
+        with self._lock:
+            return self._attempts.get(urlsplit(url).path, 0)
+
+    def wait_records(self, url: str, count: int = 1, timeout: float = WAIT_S) -> list:
+        """The records accepted on url once there are at least `count` of them."""
+
+        def enough():
+            got = self.records(url)
+            return got if len(got) >= count else None
+
+        return wait_for(
+            enough, timeout, what=lambda: f"{count} record(s) on {url}; got {self.records(url)}"
+        )

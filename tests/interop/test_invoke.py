@@ -1,6 +1,7 @@
 """boto3 against lambkin's synchronous Invoke: RequestResponse and DryRun, log tails, function
 errors (handled, panics, timeouts), client context, payload validation, versions and weighted
-aliases, warm instance reuse, and the (not yet available) Event invocation type.
+aliases, warm instance reuse. Event (asynchronous) invocations are in test_async.py and
+test_async_durability.py.
 
 Every test makes its own functions (unique names, deleted afterwards), so tests are independent
 of each other.
@@ -16,8 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 import helpers
-from conftest import EXAMPLES
-from helpers import WAIT_S, client_error, status_of
+from helpers import WAIT_S, client_error, example_wasm, status_of
 
 HANDLER = "x.wasm"  # this module's default handler (helpers.HANDLER is hello.wasm)
 POLL_S = 0.05
@@ -27,14 +27,6 @@ MAX_SYNC_PAYLOAD = 6 * 1024 * 1024
 # ---------------------------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------------------------
-
-
-def example_wasm(name: str) -> bytes:
-    """The bytes of the example component EXAMPLES/<name>.wasm."""
-    path = EXAMPLES / f"{name}.wasm"
-    if not path.is_file():
-        pytest.fail(f"example component not found: {path} (set LAMBKIN_EXAMPLES)", pytrace=False)
-    return path.read_bytes()
 
 
 def wait_settled(client, name: str) -> dict:
@@ -345,17 +337,3 @@ def test_warm_instance_keeps_tmp(client, example_fn):
     assert body_json(first)["previous"] is None
     assert second["StatusCode"] == 200 and "FunctionError" not in second, second["Body"]
     assert body_json(second)["previous"] == "one"
-
-
-# ---------------------------------------------------------------------------------------------
-# 9. Event (asynchronous) invocations
-# ---------------------------------------------------------------------------------------------
-
-
-def test_event_invocation_not_available_yet(client, function_name, hello_wasm):
-    """Documents the current behaviour: this build does not queue asynchronous invocations, so
-    InvocationType=Event is refused. Replace this test when Event invocations land."""
-    create_function(client, function_name, hello_wasm)
-
-    with client_error("InvalidParameterValueException"):
-        client.invoke(FunctionName=function_name, InvocationType="Event", Payload=b"{}")
