@@ -58,6 +58,8 @@ pub struct HttpDetails {
     pub path: String,
     pub protocol: String,
     pub source_ip: String,
+    /// Empty when the caller sent no `User-Agent`.
+    #[serde(deserialize_with = "null_as_default")]
     pub user_agent: String,
 }
 
@@ -255,7 +257,7 @@ pub fn stream_response(head: &Response) -> Result<ResponseStream, Error> {
     Ok(out)
 }
 
-/// Lambda may send `null` for an empty list or map; read it as empty.
+/// Lambda may send `null` for an empty list, map or string; read it as empty.
 fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,

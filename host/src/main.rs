@@ -113,7 +113,9 @@ fn open_store(args: &lambkin_host::config::ServeArgs) -> anyhow::Result<Arc<dyn 
 /// An object store on a local directory (created if needed).
 fn local_store(dir: &std::path::Path) -> anyhow::Result<Arc<dyn object_store::ObjectStore>> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    // fsync: what a response acknowledged survives a power loss, not only a crash.
     let store = object_store::local::LocalFileSystem::new_with_prefix(dir)
-        .with_context(|| format!("opening the store at {}", dir.display()))?;
+        .with_context(|| format!("opening the store at {}", dir.display()))?
+        .with_fsync(true);
     Ok(Arc::new(store))
 }

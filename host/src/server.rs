@@ -23,15 +23,25 @@ use std::sync::Arc;
 /// Largest request body: a 50 MB package, base64-encoded in JSON, with room to spare.
 const MAX_BODY_BYTES: usize = 72 * 1024 * 1024;
 
-/// Shared by every handler. Cheap to clone.
+/// Shared by every handler: one `Arc`, since axum clones the state for every extractor.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Services>);
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+/// What the handlers work with.
+pub struct Services {
     pub sandbox: Sandbox,
     pub registry: Arc<Registry>,
     pub invoker: Arc<Invoker>,
     /// Accepted asynchronous events, durable until delivered.
     pub events: Arc<AsyncQueue>,
-    pub front_door: Arc<FrontDoor>,
+    pub front_door: FrontDoor,
 }
 
 /// Settings of the front door itself.
@@ -83,8 +93,10 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<AppState> {
     .context("opening the registry")?;
     let queue_dir = config.data_dir.join("queue");
     std::fs::create_dir_all(&queue_dir).with_context(|| format!("creating {}", queue_dir.display()))?;
+    // fsync: an event is on disk, not only in the page cache, before its 202.
     let queue_store = object_store::local::LocalFileSystem::new_with_prefix(&queue_dir)
-        .with_context(|| format!("opening the queue at {}", queue_dir.display()))?;
+        .with_context(|| format!("opening the queue at {}", queue_dir.display()))?
+        .with_fsync(true);
     let events = AsyncQueue::open(Arc::new(queue_store))
         .await
         .context("reading the async queue")?;
@@ -95,13 +107,13 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<AppState> {
         registry.clone(),
         config.async_settings,
     )?;
-    Ok(AppState {
+    Ok(AppState(Arc::new(Services {
         sandbox: config.sandbox,
         registry,
         invoker,
         events,
-        front_door: Arc::new(config.front_door),
-    })
+        front_door: config.front_door,
+    })))
 }
 
 /// The whole HTTP API.

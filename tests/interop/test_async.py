@@ -354,3 +354,27 @@ def test_webhook_errors_are_retried_until_accepted(client, make_fn, webhook):
     time.sleep(GRACE_S)
     assert webhook.attempts(url) == 3  # two refusals, then the one accepted
     assert len(webhook.records(url)) == 1, webhook.records(url)
+
+
+# ---------------------------------------------------------------------------------------------
+# i. throttles back off instead of failing
+# ---------------------------------------------------------------------------------------------
+
+
+def test_throttled_events_back_off_and_are_all_delivered(client, make_fn, webhook):
+    """Reserved concurrency 1 and five slow events at once: the worker's extra deliveries are
+    throttled (429) and retried with backoff, never counted as attempts, until each event has run
+    exactly once."""
+    name = make_fn("stream")
+    url = webhook.url("throttled")
+    destinations(client, name, on_success=url)
+    client.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=1)
+
+    ids = {invoke_event(client, name, {"chunks": 2, "pause_ms": 100, "n": n}): n for n in range(5)}
+
+    records = webhook.wait_records(url, count=5)
+    assert {r["requestContext"]["requestId"] for r in records} == set(ids), records
+    assert {r["requestPayload"]["n"] for r in records} == set(range(5))
+    # A throttle is not an invocation: each event ran once.
+    assert all(r["requestContext"]["approximateInvokeCount"] == 1 for r in records), records
+    assert all(r["requestContext"]["condition"] == "Success" for r in records), records

@@ -1,4 +1,5 @@
-//! The real router on a real object store in a directory, driven with `oneshot`.
+//! The real router on a real object store in a directory, driven with `oneshot` — or served on a
+//! loopback port ([`serve`]) for tests that need a real HTTP client.
 
 use axum::Router;
 use axum::body::Body;
@@ -12,6 +13,9 @@ use object_store::local::LocalFileSystem;
 use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
 use tower::ServiceExt;
 
 pub const ROLE: &str = "arn:aws:iam::000000000000:role/lambda-role";
@@ -158,4 +162,139 @@ pub async fn settled(app: &Router, name: &str) -> Value {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     panic!("{name} never settled");
+}
+
+/// A real server (`server::run`) on a loopback port; stopped when dropped.
+pub struct Live {
+    /// `http://127.0.0.1:<port>`
+    pub base: String,
+    pub port: u16,
+    /// A client for `base` (no proxy).
+    pub http: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+/// Serves `dir` on 127.0.0.1 at a port of the system's choosing (`front_door.port` is set to it,
+/// so function URLs name it).
+pub async fn serve(dir: &Path, front_door: FrontDoor, async_settings: AsyncSettings) -> Live {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port");
+    let port = listener.local_addr().expect("local address").port();
+    let state = start(dir, FrontDoor { port, ..front_door }, async_settings).await;
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        server::run(listener, state, shutdown).await.expect("serving");
+    });
+    Live {
+        base: format!("http://127.0.0.1:{port}"),
+        port,
+        http: client(reqwest::Client::builder()),
+        stop: Some(stop),
+    }
+}
+
+/// A client that goes straight to the loopback server, whatever proxy the environment names, and
+/// says who it is (as curl and browsers do).
+pub fn client(builder: reqwest::ClientBuilder) -> reqwest::Client {
+    builder
+        .no_proxy()
+        .user_agent("lambkin-tests")
+        .build()
+        .expect("HTTP client")
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+impl Live {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A request to `path` on this server.
+    pub fn request(&self, method: &str, path: &str) -> reqwest::RequestBuilder {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        self.http.request(method, self.url(path))
+    }
+
+    /// One API request over HTTP, answered as [`call`] answers.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Option<String>, Value) {
+        let mut request = self.request(method, path);
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_string());
+        }
+        answer(request.send().await.expect("response")).await
+    }
+
+    /// CreateFunction from `examples/<example>` over HTTP, then polls until it is Active.
+    pub async fn deploy(&self, name: &str, example: &str, extra: Value) {
+        let mut body = create_body(name, extra);
+        body["Code"]["ZipFile"] = json!(b64(&super::example_bytes(example)));
+        let (status, _, config) = self.call("POST", "/2015-03-31/functions", Some(body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{config}");
+        let path = format!("/2015-03-31/functions/{name}/configuration");
+        for _ in 0..500 {
+            let (_, _, config) = self.call("GET", &path, None).await;
+            match config["State"].as_str() {
+                Some("Active") => return,
+                Some("Pending") => tokio::time::sleep(Duration::from_millis(20)).await,
+                _ => panic!("{name} did not become Active: {config}"),
+            }
+        }
+        panic!("{name} was still Pending after 10 s");
+    }
+
+    /// CreateFunctionUrlConfig for `name` ($LATEST) with `config` (AuthType, InvokeMode, Cors);
+    /// returns the FunctionUrlConfig.
+    pub async fn create_url(&self, name: &str, config: Value) -> Value {
+        let path = format!("/2021-10-31/functions/{name}/url");
+        let (status, error, created) = self.call("POST", &path, Some(config)).await;
+        assert_eq!(status, StatusCode::CREATED, "{error:?} {created}");
+        created
+    }
+
+    /// The path form of a function URL: `<base>/lambda-url/<id>`, to which a path is appended.
+    pub fn url_by_path(&self, url_config: &Value) -> String {
+        self.url(&format!("/lambda-url/{}", url_id(url_config)))
+    }
+}
+
+/// A response as [`call`] answers: status, `x-amzn-ErrorType` (if any), the JSON body.
+pub async fn answer(response: reqwest::Response) -> (StatusCode, Option<String>, Value) {
+    let status = response.status();
+    let error = response
+        .headers()
+        .get("x-amzn-ErrorType")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let bytes = response.bytes().await.expect("body");
+    let json = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).expect("JSON body")
+    };
+    (status, error, json)
+}
+
+/// The id of a function URL: the first label of `FunctionUrl`'s host.
+pub fn url_id(url_config: &Value) -> String {
+    let url = url_config["FunctionUrl"].as_str().expect("FunctionUrl");
+    let host = url.strip_prefix("http://").expect("an http URL");
+    host.split('.').next().expect("a host").to_string()
 }

@@ -64,7 +64,8 @@ pub fn request_event(parts: &Parts, body: &[u8], context: &EventContext<'_>) -> 
     let user_agent = parts
         .headers
         .get("user-agent")
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .unwrap_or_default();
     let mut event = json!({
         "version": "2.0",
         "routeKey": "$default",

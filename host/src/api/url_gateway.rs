@@ -44,13 +44,14 @@ async fn by_path(
 /// Middleware: a request for `{url-id}.lambda-url.{region}.localhost` is a function URL's,
 /// whatever its path; anything else goes on to the API.
 pub async fn by_host(State(app): State<AppState>, request: Request, next: Next) -> Response {
-    let suffix = format!(".lambda-url.{}.localhost", app.registry.region());
     let url_id = request
         .headers()
         .get("host")
         .and_then(|h| h.to_str().ok())
         .map(|h| h.rsplit_once(':').map_or(h, |(host, _)| host))
-        .and_then(|host| host.strip_suffix(suffix.as_str()))
+        .and_then(|host| host.strip_suffix(".localhost"))
+        .and_then(|host| host.strip_suffix(app.registry.region()))
+        .and_then(|host| host.strip_suffix(".lambda-url."))
         .map(str::to_string);
     match url_id {
         Some(url_id) => {

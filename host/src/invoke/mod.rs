@@ -15,7 +15,8 @@ pub mod record;
 pub mod worker;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::api::ApiError;
 use crate::registry::{InvocationTarget, Registry};
@@ -41,8 +42,28 @@ pub struct Invoker {
     sandbox: Sandbox,
     /// (function, version) → the prepared revision and its idle environments.
     deployed: tokio::sync::Mutex<HashMap<(String, String), Arc<Deployed>>>,
+    /// `function:qualifier` → what invoking it runs, valid while the registry's generation is
+    /// unchanged: the invoke path touches the registry only after a write.
+    routes: RwLock<HashMap<String, Arc<Route>>>,
     /// Invocations running now, per function: what reserved concurrency is checked against.
-    running: Arc<Mutex<HashMap<String, u32>>>,
+    running: Mutex<HashMap<String, Arc<AtomicU32>>>,
+}
+
+/// A resolved function qualifier: its version (or, for a weighted alias, its two versions),
+/// prepared, and the function's concurrency accounting.
+struct Route {
+    generation: u64,
+    primary: Leg,
+    additional: Option<(f64, Leg)>,
+    reserved_concurrency: Option<u32>,
+    running: Arc<AtomicU32>,
+}
+
+/// One version a route may run.
+struct Leg {
+    executed_version: String,
+    invoked_function_arn: String,
+    deployed: Arc<Deployed>,
 }
 
 /// One prepared revision of a function version.
@@ -60,7 +81,8 @@ impl Invoker {
             registry,
             sandbox,
             deployed: tokio::sync::Mutex::new(HashMap::new()),
-            running: Arc::default(),
+            routes: RwLock::default(),
+            running: Mutex::default(),
         }
     }
 
@@ -87,19 +109,69 @@ impl Invoker {
     /// Resolves the version to run (weighted aliases roll here), takes a concurrency slot (a
     /// 429 when the function's reserved concurrency is in use) and prepares the version.
     pub async fn prepare(&self, name: &str, qualifier: Option<&str>) -> Result<Ready, ApiError> {
-        let target = self
-            .registry
-            .invocation_target(name, qualifier, random_unit())
-            .await?;
-        let slot = ConcurrencySlot::take(&self.running, name, target.reserved_concurrency)?;
+        let route = self.route(name, qualifier).await?;
+        let leg = match &route.additional {
+            Some((weight, additional)) if random_unit() < *weight => additional,
+            _ => &route.primary,
+        };
+        let slot = ConcurrencySlot::take(&route.running, route.reserved_concurrency)?;
+        Ok(Ready {
+            executed_version: leg.executed_version.clone(),
+            invoked_function_arn: leg.invoked_function_arn.clone(),
+            deployed: leg.deployed.clone(),
+            _slot: slot,
+        })
+    }
+
+    /// The cached route of `name:qualifier`, resolved again after any registry write.
+    async fn route(&self, name: &str, qualifier: Option<&str>) -> Result<Arc<Route>, ApiError> {
+        let key = format!("{name}:{}", qualifier.unwrap_or(""));
+        let cached = read(&self.routes).get(&key).cloned();
+        if let Some(route) = cached
+            && route.generation == self.registry.generation()
+        {
+            return Ok(route);
+        }
+        let resolved = self.registry.invocation_route(name, qualifier).await?;
+        let generation = resolved.generation;
+        // A leg that cannot run fails only the calls routed to it: roll now, cache nothing.
+        let healthy =
+            resolved.primary.is_ok() && resolved.additional.as_ref().is_none_or(|(_, leg)| leg.is_ok());
+        let (primary, additional) = if healthy {
+            let additional = match resolved.additional {
+                Some((weight, leg)) => Some((weight, self.leg(leg?).await?)),
+                None => None,
+            };
+            (self.leg(resolved.primary?).await?, additional)
+        } else {
+            (self.leg(resolved.pick(random_unit())?).await?, None)
+        };
+        let running = lock(&self.running).entry(name.to_string()).or_default().clone();
+        let route = Arc::new(Route {
+            generation,
+            reserved_concurrency: primary.reserved_concurrency,
+            primary: primary.leg,
+            additional: additional.map(|(weight, leg)| (weight, leg.leg)),
+            running,
+        });
+        if healthy {
+            write(&self.routes).insert(key, route.clone());
+        }
+        Ok(route)
+    }
+
+    async fn leg(&self, target: InvocationTarget) -> Result<PreparedLeg, ApiError> {
+        let reserved_concurrency = target.reserved_concurrency;
         let executed_version = target.configuration.version.clone();
         let invoked_function_arn = target.invoked_function_arn.clone();
         let deployed = self.deploy(target).await?;
-        Ok(Ready {
-            executed_version,
-            invoked_function_arn,
-            deployed,
-            _slot: slot,
+        Ok(PreparedLeg {
+            leg: Leg {
+                executed_version,
+                invoked_function_arn,
+                deployed,
+            },
+            reserved_concurrency,
         })
     }
 
@@ -154,43 +226,39 @@ impl Invoker {
     }
 }
 
+/// A leg with what its target said about the function's concurrency.
+struct PreparedLeg {
+    leg: Leg,
+    reserved_concurrency: Option<u32>,
+}
+
 /// One running invocation counted against its function's reserved concurrency; released on drop.
 struct ConcurrencySlot {
-    running: Arc<Mutex<HashMap<String, u32>>>,
-    function: String,
+    running: Arc<AtomicU32>,
 }
 
 impl ConcurrencySlot {
-    fn take(
-        running: &Arc<Mutex<HashMap<String, u32>>>,
-        function: &str,
-        reserved: Option<u32>,
-    ) -> Result<ConcurrencySlot, ApiError> {
-        let mut counts = running.lock().unwrap_or_else(|p| p.into_inner());
-        let count = counts.entry(function.to_string()).or_default();
-        if reserved.is_some_and(|limit| *count >= limit) {
-            return Err(ApiError::TooManyRequests(
-                "Rate Exceeded.".into(),
-                "ReservedFunctionConcurrentInvocationLimitExceeded",
-            ));
-        }
-        *count += 1;
+    fn take(running: &Arc<AtomicU32>, reserved: Option<u32>) -> Result<ConcurrencySlot, ApiError> {
+        running
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |now| match reserved {
+                Some(limit) if now >= limit => None,
+                _ => Some(now + 1),
+            })
+            .map_err(|_| {
+                ApiError::TooManyRequests(
+                    "Rate Exceeded.".into(),
+                    "ReservedFunctionConcurrentInvocationLimitExceeded",
+                )
+            })?;
         Ok(ConcurrencySlot {
             running: running.clone(),
-            function: function.to_string(),
         })
     }
 }
 
 impl Drop for ConcurrencySlot {
     fn drop(&mut self) {
-        let mut counts = self.running.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(count) = counts.get_mut(&self.function) {
-            *count = count.saturating_sub(1);
-            if *count == 0 {
-                counts.remove(&self.function);
-            }
-        }
+        self.running.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -214,7 +282,7 @@ impl Ready {
             .clone();
         request.invoked_function_arn = Some(self.invoked_function_arn.clone());
         let deployed = &self.deployed;
-        let idle = deployed.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let idle = lock(&deployed.idle).pop();
         let mut environment = match idle {
             Some(environment) => environment,
             None => match ExecutionEnvironment::start(&deployed.function).await {
@@ -231,11 +299,7 @@ impl Ready {
         };
         let invocation = environment.invoke(request).await;
         if environment.is_reusable() {
-            deployed
-                .idle
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(environment);
+            lock(&deployed.idle).push(environment);
         }
         SyncResult {
             executed_version: self.executed_version.clone(),
@@ -251,4 +315,18 @@ impl Ready {
 fn random_unit() -> f64 {
     let bits = uuid::Uuid::new_v4().as_u128() & ((1u128 << 48) - 1);
     bits as f64 / (1u64 << 48) as f64
+}
+
+// A panic while a lock was held leaves data that is still consistent here (every critical
+// section is a single insert, pop or push), so a poisoned lock is taken as it is.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|p| p.into_inner())
+}
+
+fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(|p| p.into_inner())
 }

@@ -38,7 +38,7 @@ pub use layers::{LayerVersion, PublishLayerInput};
 pub use model::{AliasConfiguration, Cors, FunctionConfiguration, FunctionRecord, UrlConfig, VersionRecord};
 pub use settings::AccountSettings;
 pub use urls::{UrlInput, UrlTarget};
-pub use versions::{AliasInput, InvocationTarget, PublishInput};
+pub use versions::{AliasInput, InvocationRoute, InvocationTarget, PublishInput};
 
 /// What the registry is opened on.
 pub struct RegistryConfig {
@@ -72,6 +72,9 @@ pub struct Registry {
     account_id: String,
     /// The in-memory copy of every document; writes hold the lock until the store has them.
     state: Mutex<State>,
+    /// Bumped by every write to a function's record: what the invoker's cached routes are
+    /// checked against, so the invoke path reads the registry only after a change.
+    generation: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Default)]
@@ -151,6 +154,7 @@ impl Registry {
             region: config.region,
             account_id: config.account_id,
             state: Mutex::new(state),
+            generation: std::sync::atomic::AtomicU64::new(0),
         });
         for (name, sha) in pending {
             registry.spawn_activation(name, sha);
@@ -216,7 +220,18 @@ impl Registry {
         Ok(())
     }
 
+    /// Changes each time any function's record may have changed.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Called by every writer, with the state lock held, before it changes a record.
+    fn bump_generation(&self) {
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+
     async fn persist(&self, record: &FunctionRecord) -> Result<(), ApiError> {
+        self.bump_generation();
         let name = &record.latest.configuration.function_name;
         let json = serde_json::to_vec_pretty(record).map_err(|e| ApiError::Service(e.to_string()))?;
         let path = StorePath::from(format!("functions/{name}.json"));
@@ -228,6 +243,7 @@ impl Registry {
     }
 
     async fn forget(&self, name: &str) -> Result<(), ApiError> {
+        self.bump_generation();
         let path = StorePath::from(format!("functions/{name}.json"));
         match self.store.delete(&path).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),

@@ -63,25 +63,68 @@ pub struct InvocationTarget {
     pub reserved_concurrency: Option<u32>,
 }
 
+/// Every version an invocation of one qualifier may run: the version it names and, for a
+/// weighted alias, the additional version with its weight. Each leg fails on its own (only an
+/// Active version can run), so a broken additional version fails only the calls routed to it.
+#[derive(Debug)]
+pub struct InvocationRoute {
+    /// The registry's generation the route was read at.
+    pub generation: u64,
+    pub primary: Result<InvocationTarget, ApiError>,
+    pub additional: Option<(f64, Result<InvocationTarget, ApiError>)>,
+}
+
+impl InvocationRoute {
+    /// The leg a `roll` (uniform in [0, 1)) picks: the additional version under its weight.
+    pub fn pick(self, roll: f64) -> Result<InvocationTarget, ApiError> {
+        match self.additional {
+            Some((weight, additional)) if roll < weight => additional,
+            _ => self.primary,
+        }
+    }
+}
+
 impl Registry {
-    /// Resolves `qualifier` for an invocation. A weighted alias sends the invocation to its
-    /// additional version when `roll` (uniform in [0, 1)) falls under that version's weight.
-    /// Only an Active version can run.
+    /// Resolves `qualifier` for an invocation, with a weighted alias's `roll` already made.
     pub async fn invocation_target(
         &self,
         name: &str,
         qualifier: Option<&str>,
         roll: f64,
     ) -> Result<InvocationTarget, ApiError> {
+        self.invocation_route(name, qualifier).await?.pick(roll)
+    }
+
+    /// Resolves every version `qualifier` may run.
+    pub async fn invocation_route(
+        &self,
+        name: &str,
+        qualifier: Option<&str>,
+    ) -> Result<InvocationRoute, ApiError> {
         let state = self.state.lock().await;
+        let generation = self.generation();
         let record = self.record(&state.functions, name)?;
-        let routed = qualifier
+        let additional = qualifier
             .and_then(|q| record.aliases.get(q))
             .and_then(|alias| alias.routing_config.as_ref())
             .and_then(|routing| routing.additional_version_weights.iter().next())
-            .filter(|(_, weight)| roll < **weight)
-            .map(|(version, _)| version.clone());
-        let version = self.resolve(record, name, routed.as_deref().or(qualifier))?;
+            .map(|(version, weight)| (*weight, self.runnable(record, name, Some(version), qualifier)));
+        Ok(InvocationRoute {
+            generation,
+            primary: self.runnable(record, name, qualifier, qualifier),
+            additional,
+        })
+    }
+
+    /// The version `version` designates, if it can run; `invoked` is what the caller named.
+    fn runnable(
+        &self,
+        record: &FunctionRecord,
+        name: &str,
+        version: Option<&str>,
+        invoked: Option<&str>,
+    ) -> Result<InvocationTarget, ApiError> {
+        let version = self.resolve(record, name, version)?;
         let config = &version.configuration;
         match config.state.as_str() {
             "Active" => {}
@@ -99,7 +142,7 @@ impl Registry {
                 )));
             }
         }
-        let invoked_function_arn = match qualifier {
+        let invoked_function_arn = match invoked {
             Some(q) => format!("{}:{q}", self.function_arn(name)),
             None => self.function_arn(name),
         };

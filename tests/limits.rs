@@ -1,0 +1,329 @@
+//! Every invoke limit, through a real HTTP client against a spawned `lambkin serve`: the 6 MiB
+//! synchronous payload, JSON-only payloads, the Event payload limit, the 6 MB response limit,
+//! the cap on a streamed response, reserved concurrency (1 and 0), and asynchronous retries
+//! ending with the invocation record at an OnFailure webhook.
+
+mod support;
+
+use bytes::{Buf, Bytes};
+use lambkin_host::invoke::worker::AsyncSettings;
+use lambkin_host::server::FrontDoor;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::time::Duration;
+use support::server::{Live, answer, assert_error, serve};
+use tokio::sync::mpsc;
+
+/// Lambda's synchronous payload limit, 6 MB as 6 MiB.
+const SYNC_LIMIT: usize = 6 * 1024 * 1024;
+/// Longest any one wait may take here.
+const BOUND: Duration = Duration::from_secs(30);
+
+async fn server(dir: &std::path::Path) -> Live {
+    serve(dir, FrontDoor::default(), AsyncSettings::default()).await
+}
+
+/// Invoke `name` with a raw payload and `X-Amz-Invocation-Type`.
+async fn invoke(
+    live: &Live,
+    name: &str,
+    invocation_type: &str,
+    payload: impl Into<reqwest::Body>,
+) -> reqwest::Response {
+    live.request("POST", &format!("/2015-03-31/functions/{name}/invocations"))
+        .header("X-Amz-Invocation-Type", invocation_type)
+        .body(payload)
+        .timeout(BOUND)
+        .send()
+        .await
+        .expect("response")
+}
+
+/// `{"name":"Ada","pad":"xxx…"}` of exactly `len` bytes.
+fn padded(len: usize) -> String {
+    let frame = r#"{"name":"Ada","pad":""}"#;
+    let payload = format!(r#"{{"name":"Ada","pad":"{}"}}"#, "x".repeat(len - frame.len()));
+    assert_eq!(payload.len(), len);
+    payload
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_payloads_of_6_mib_are_accepted_and_larger_or_non_json_ones_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let live = server(dir.path()).await;
+    live.deploy("greeter", "hello", json!({})).await;
+
+    let (status, error, body) =
+        answer(invoke(&live, "greeter", "RequestResponse", padded(SYNC_LIMIT)).await).await;
+    assert_eq!((status, error), (StatusCode::OK, None), "{body}");
+    assert_eq!(body, json!({"message": "Hello, Ada!"}));
+
+    let refused = answer(invoke(&live, "greeter", "RequestResponse", padded(SYNC_LIMIT + 1)).await).await;
+    assert_error(
+        refused,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "RequestEntityTooLargeException",
+    );
+
+    let not_json = answer(invoke(&live, "greeter", "RequestResponse", "{\"name\": oops").await).await;
+    assert_error(
+        not_json,
+        StatusCode::BAD_REQUEST,
+        "InvalidRequestContentException",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_payloads_over_the_async_limit_are_413() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let front_door = FrontDoor {
+        async_max_payload: 1024,
+        ..FrontDoor::default()
+    };
+    let live = serve(dir.path(), front_door, AsyncSettings::default()).await;
+    live.deploy("greeter", "hello", json!({})).await;
+
+    let at_limit = invoke(&live, "greeter", "Event", padded(1024)).await;
+    assert_eq!(at_limit.status(), StatusCode::ACCEPTED);
+    assert!(at_limit.headers().contains_key("x-amzn-RequestId"));
+
+    let over = answer(invoke(&live, "greeter", "Event", padded(1025)).await).await;
+    assert_error(
+        over,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "RequestEntityTooLargeException",
+    );
+    // The async limit is the Event type's only: the same payload is fine synchronously.
+    let (status, _, body) = answer(invoke(&live, "greeter", "RequestResponse", padded(1025)).await).await;
+    assert_eq!(
+        (status, body),
+        (StatusCode::OK, json!({"message": "Hello, Ada!"}))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_response_over_6_mb_is_function_response_size_too_large() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let live = server(dir.path()).await;
+    live.deploy("echoing", "echo", json!({ "MemorySize": 512 })).await;
+    // `echo` returns its event re-serialized, and serde_json writes the float `1e15` as
+    // `1000000000000000.0`: a 2.5 MB request (5 bytes an element) comes back as a 9.5 MB
+    // response (19 bytes an element). A long string could not do it: its echo is no longer than
+    // the request, which must itself stay under 6 MiB.
+    let elements = 500_000;
+    let payload = format!("[{}]", vec!["1e15"; elements].join(","));
+    assert!(payload.len() < SYNC_LIMIT && elements * 19 > SYNC_LIMIT);
+    let response = invoke(&live, "echoing", "RequestResponse", payload).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response
+            .headers()
+            .get("x-amz-function-error")
+            .and_then(|v| v.to_str().ok()),
+        Some("Unhandled")
+    );
+    let (_, _, body) = answer(response).await;
+    assert_eq!(body["errorType"], "Function.ResponseSizeTooLarge", "{body}");
+
+    // The same function answers normally under the limit.
+    let (status, _, body) = answer(invoke(&live, "echoing", "RequestResponse", "[1e15]").await).await;
+    assert_eq!((status, &body["event"]), (StatusCode::OK, &json!([1e15])));
+}
+
+/// The events of an `application/vnd.amazon.eventstream` body: (`:event-type`, payload).
+fn events(mut body: Bytes) -> Vec<(String, Bytes)> {
+    let mut events = Vec::new();
+    while body.has_remaining() {
+        let message =
+            aws_smithy_eventstream::frame::read_message_from(&mut body).expect("an event-stream frame");
+        let event_type = message
+            .headers()
+            .iter()
+            .find(|h| h.name().as_str() == ":event-type")
+            .and_then(|h| h.value().as_string().ok())
+            .map(|s| s.as_str().to_string())
+            .expect(":event-type");
+        events.push((event_type, message.payload().clone()));
+    }
+    events
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_over_its_cap_completes_with_response_size_too_large() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let front_door = FrontDoor {
+        stream_max_bytes: 64,
+        ..FrontDoor::default()
+    };
+    let live = serve(dir.path(), front_door, AsyncSettings::default()).await;
+    live.deploy("streamer", "stream", json!({})).await;
+    let stream = |chunks: u32| {
+        let request = live
+            .request(
+                "POST",
+                "/2021-11-15/functions/streamer/response-streaming-invocations",
+            )
+            .body(json!({ "chunks": chunks, "pause_ms": 0 }).to_string())
+            .timeout(BOUND);
+        async move {
+            let response = request.send().await.expect("response");
+            assert_eq!(response.status(), StatusCode::OK);
+            assert_eq!(
+                response
+                    .headers()
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok()),
+                Some("application/vnd.amazon.eventstream")
+            );
+            events(response.bytes().await.expect("body"))
+        }
+    };
+
+    // 20 chunks of "chunk N\n" are 170 bytes: the eight that fit in 64 go out, then the error.
+    let capped = stream(20).await;
+    let (last, complete) = capped.last().expect("events");
+    assert_eq!(last, "InvokeComplete");
+    let complete: Value = serde_json::from_slice(complete).expect("InvokeComplete JSON");
+    assert_eq!(
+        complete["ErrorCode"], "Function.ResponseSizeTooLarge",
+        "{complete}"
+    );
+    let streamed: Vec<u8> = capped[..capped.len() - 1]
+        .iter()
+        .inspect(|(event_type, _)| assert_eq!(event_type, "PayloadChunk"))
+        .flat_map(|(_, payload)| payload.to_vec())
+        .collect();
+    let expected: String = (0..8).map(|i| format!("chunk {i}\n")).collect();
+    assert_eq!(String::from_utf8_lossy(&streamed), expected);
+
+    // Exactly at the cap is fine: 8 chunks of 8 bytes.
+    let fits = stream(8).await;
+    let (last, complete) = fits.last().expect("events");
+    assert_eq!(
+        (last.as_str(), complete.as_ref()),
+        ("InvokeComplete", b"{}".as_slice())
+    );
+    assert_eq!(fits.len(), 9, "eight chunks and the completion");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reserved_concurrency_throttles_sync_invokes_with_429() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let live = server(dir.path()).await;
+    live.deploy("slow", "stream", json!({})).await;
+    let reserve = |n: u32| {
+        live.call(
+            "PUT",
+            "/2017-10-31/functions/slow/concurrency",
+            Some(json!({ "ReservedConcurrentExecutions": n })),
+        )
+    };
+    let (status, _, body) = reserve(1).await;
+    assert_eq!(
+        (status, body),
+        (StatusCode::OK, json!({"ReservedConcurrentExecutions": 1}))
+    );
+    // Warm: the environment exists before the two calls race.
+    let (status, _, _) = answer(invoke(&live, "slow", "RequestResponse", r#"{"chunks":1}"#).await).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let slow_call = || async {
+        answer(invoke(&live, "slow", "RequestResponse", r#"{"chunks":2,"pause_ms":600}"#).await).await
+    };
+    let (a, b) = tokio::join!(slow_call(), slow_call());
+    let (ran, throttled) = if a.0 == StatusCode::OK { (a, b) } else { (b, a) };
+    assert_eq!(ran.0, StatusCode::OK, "{}", ran.2);
+    assert_eq!(
+        throttled.2["Reason"],
+        "ReservedFunctionConcurrentInvocationLimitExceeded"
+    );
+    assert_error(
+        throttled,
+        StatusCode::TOO_MANY_REQUESTS,
+        "TooManyRequestsException",
+    );
+
+    // Once the slot is free again, a call runs.
+    let (status, _, _) = answer(invoke(&live, "slow", "RequestResponse", r#"{"chunks":1}"#).await).await;
+    assert_eq!(status, StatusCode::OK);
+
+    assert_eq!(reserve(0).await.0, StatusCode::OK);
+    for _ in 0..3 {
+        let refused = answer(invoke(&live, "slow", "RequestResponse", r#"{"chunks":1}"#).await).await;
+        assert_eq!(
+            refused.2["Reason"],
+            "ReservedFunctionConcurrentInvocationLimitExceeded"
+        );
+        assert_error(refused, StatusCode::TOO_MANY_REQUESTS, "TooManyRequestsException");
+    }
+}
+
+/// A webhook on a loopback port: every JSON body POSTed to `/` comes out of the receiver.
+async fn webhook() -> (String, mpsc::UnboundedReceiver<Value>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    let (records, received) = mpsc::unbounded_channel();
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::post(move |body: axum::body::Bytes| async move {
+            let _ = records.send(serde_json::from_slice(&body).expect("a JSON record"));
+            StatusCode::OK
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("webhook") });
+    (format!("http://{address}/"), received)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_failures_are_retried_then_recorded_at_the_on_failure_destination() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Minutes become milliseconds: the retry after a function error waits 60 ms, not 60 s.
+    let settings = AsyncSettings {
+        time_scale: 0.001,
+        workers: 4,
+    };
+    let live = serve(dir.path(), FrontDoor::default(), settings).await;
+    live.deploy("failing", "fail", json!({})).await;
+    let (destination, mut records) = webhook().await;
+    let (status, error, config) = live
+        .call(
+            "PUT",
+            "/2019-09-25/functions/failing/event-invoke-config",
+            Some(json!({
+                "MaximumRetryAttempts": 1,
+                "DestinationConfig": { "OnFailure": { "Destination": destination } },
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{error:?} {config}");
+
+    let accepted = invoke(&live, "failing", "Event", r#"{"order":42}"#).await;
+    assert_eq!(accepted.status(), StatusCode::ACCEPTED);
+    let request_id = accepted
+        .headers()
+        .get("x-amzn-RequestId")
+        .and_then(|v| v.to_str().ok())
+        .expect("x-amzn-RequestId")
+        .to_string();
+
+    let record = tokio::time::timeout(BOUND, records.recv())
+        .await
+        .expect("a record within the bound")
+        .expect("a record");
+    let context = &record["requestContext"];
+    assert_eq!(context["condition"], "RetriesExhausted", "{record}");
+    assert_eq!(
+        context["approximateInvokeCount"], 2,
+        "the first try and one retry"
+    );
+    assert_eq!(context["requestId"], request_id.as_str());
+    assert!(
+        context["functionArn"]
+            .as_str()
+            .is_some_and(|arn| arn.contains(":function:failing")),
+        "{record}"
+    );
+    assert_eq!(record["requestPayload"], json!({"order": 42}));
+    assert_eq!(record["responseContext"]["functionError"], "Unhandled");
+    assert_eq!(record["responsePayload"]["errorType"], "InvalidInputError");
+}
