@@ -2,7 +2,8 @@
 # Load on the HTTP front door: a real `lambkin serve`, the `hello` example created through the
 # API, then wrk against two routes in the same run, at each concurrency:
 #   - warm synchronous Invoke of `hello` (POST /2015-03-31/functions/hello/invocations);
-#   - the trivial non-wasm route GET /health, the ceiling the same server reaches without wasm.
+#   - the trivial non-wasm route GET /health, the ceiling the same server reaches without wasm;
+#   - asynchronous Invoke (Event) of `hello`: the 202 once the event is fsynced to the queue.
 #
 #   bash benches/http_load.sh [seconds=10] [concurrencies="1 32"]
 #
@@ -50,6 +51,8 @@ wrk.method = "POST"
 wrk.body = '{"name":"load"}'
 wrk.headers["Content-Type"] = "application/json"
 LUA
+sed 's/^wrk.headers\["Content-Type"\].*/&\nwrk.headers["X-Amz-Invocation-Type"] = "Event"/' \
+    "$work/invoke.lua" >"$work/event.lua"
 
 # One wrk run; prints "requests/s p50 p99" of it.
 run() {
@@ -67,7 +70,9 @@ for c in $concurrencies; do
     wrk -t1 -c"$c" -d1s -s "$work/invoke.lua" "http://127.0.0.1:$port/2015-03-31/functions/hello/invocations" >/dev/null
     read -r irps ip50 ip99 < <(run "$c" "http://127.0.0.1:$port/2015-03-31/functions/hello/invocations" "$work/invoke.lua")
     read -r hrps hp50 hp99 < <(run "$c" "http://127.0.0.1:$port/health")
+    read -r erps ep50 ep99 < <(run "$c" "http://127.0.0.1:$port/2015-03-31/functions/hello/invocations" "$work/event.lua")
     printf '%-12s %-8s %12s %10s %10s\n' invoke "$c" "$irps" "$ip50" "$ip99"
     printf '%-12s %-8s %12s %10s %10s\n' health "$c" "$hrps" "$hp50" "$hp99"
+    printf '%-12s %-8s %12s %10s %10s\n' event "$c" "$erps" "$ep50" "$ep99"
     python3 -c "print(f'  invoke / health throughput at c=$c: {100 * $irps / $hrps:.0f}%')"
 done
