@@ -391,6 +391,27 @@ async fn a_buffered_url_collects_a_streamed_response() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_buffered_url_refuses_a_stream_over_6_mb() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let live = serve(dir.path(), FrontDoor::default(), AsyncSettings::default()).await;
+    // A long timeout: the 502 below can only come from the 6 MB cap, not from a timeout.
+    live.deploy("web", "http", json!({ "Timeout": 300 })).await;
+    let url = live
+        .create_url("web", json!({ "AuthType": "NONE", "InvokeMode": "BUFFERED" }))
+        .await;
+    let base = live.url_by_path(&url);
+    // 700 000 chunks of "chunk N\n" are about 8.7 MB: past Lambda's 6 MB buffered response.
+    let answered = get(
+        &live.http,
+        &format!("{base}/stream?chunks=700000&pause_ms=0"),
+        &[],
+    )
+    .await;
+    assert_eq!(answered.status, StatusCode::BAD_GATEWAY);
+    assert!(answered.body.len() < 1024, "{} bytes", answered.body.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aws_iam_urls_refuse_unsigned_requests() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (live, _, base) = web(dir.path(), json!({ "AuthType": "AWS_IAM" })).await;

@@ -51,6 +51,13 @@ pub struct ServeArgs {
     /// Asynchronous deliveries in flight at once.
     #[arg(long, env = "LAMBKIN_ASYNC_WORKERS", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub async_workers: u32,
+    /// The account's concurrency limit: invocations running at once, reserved concurrency
+    /// included.
+    #[arg(long, env = "LAMBKIN_ACCOUNT_CONCURRENCY", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub account_concurrency: u32,
+    /// Seconds an on-demand execution environment may stay idle before it is shut down.
+    #[arg(long, env = "LAMBKIN_IDLE_TIMEOUT", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub idle_timeout: u64,
     /// Most bytes a streamed response may carry (Lambda: 20 MB).
     #[arg(long, env = "LAMBKIN_STREAM_MAX_BYTES", default_value_t = 20 * 1024 * 1024)]
     pub stream_max_bytes: usize,

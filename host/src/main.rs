@@ -57,6 +57,8 @@ async fn serve(args: lambkin_host::config::ServeArgs) -> anyhow::Result<()> {
             time_scale: args.async_time_scale,
             workers: args.async_workers as usize,
         },
+        account_concurrency: args.account_concurrency,
+        idle_timeout: std::time::Duration::from_secs(args.idle_timeout),
     })
     .await?;
     tracing::info!(%address, pooling = sandbox.uses_pooling_allocator(), queued = state.events.depth(), "lambkin serving");

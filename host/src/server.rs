@@ -77,6 +77,10 @@ pub struct ServerConfig {
     pub account_id: String,
     pub front_door: FrontDoor,
     pub async_settings: AsyncSettings,
+    /// The account's concurrency limit.
+    pub account_concurrency: u32,
+    /// How long an on-demand environment may stay idle before it is shut down.
+    pub idle_timeout: std::time::Duration,
 }
 
 /// Opens the registry and the async queue and starts the queue's worker.
@@ -88,6 +92,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<AppState> {
         sandbox: config.sandbox.clone(),
         region: config.region,
         account_id: config.account_id,
+        account_concurrency: config.account_concurrency,
     })
     .await
     .context("opening the registry")?;
@@ -101,6 +106,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<AppState> {
         .await
         .context("reading the async queue")?;
     let invoker = Arc::new(Invoker::new(registry.clone(), config.sandbox.clone()));
+    invoker.spawn_housekeeping(config.idle_timeout);
     Worker::spawn(
         events.clone(),
         invoker.clone(),
@@ -120,6 +126,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<AppState> {
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health))
+        .route("/lambkin/pools", get(pools))
         .merge(crate::api::router())
         .fallback(unknown_operation)
         .layer(axum::middleware::map_response(aws_error_for_oversized_bodies))
@@ -150,6 +157,14 @@ async fn health(
         "poolingAllocator": state.sandbox.uses_pooling_allocator(),
         "asyncQueueDepth": state.events.depth(),
     }))
+}
+
+/// lambkin's own view of its execution environments: per function version, environments
+/// initialising, idle and busy, provisioned ones, cold starts; per function, invocations
+/// running and throttles.
+async fn pools(axum::extract::State(state): axum::extract::State<AppState>) -> axum::Json<serde_json::Value> {
+    let (pools, functions) = state.invoker.report().await;
+    axum::Json(serde_json::json!({ "pools": pools, "functions": functions }))
 }
 
 /// axum refuses a body over the limit with a plain-text 413; clients expect the AWS format.

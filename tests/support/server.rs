@@ -39,6 +39,37 @@ pub async fn open(dir: &Path) -> Router {
 
 /// Opens a server's state on `dir` (a real object store in a directory) with these settings.
 pub async fn start(dir: &Path, front_door: FrontDoor, async_settings: AsyncSettings) -> AppState {
+    start_with(
+        dir,
+        Settings {
+            front_door,
+            async_settings,
+            ..Settings::default()
+        },
+    )
+    .await
+}
+
+/// What a test may set on a server (the rest as `lambkin serve` defaults it).
+pub struct Settings {
+    pub front_door: FrontDoor,
+    pub async_settings: AsyncSettings,
+    pub account_concurrency: u32,
+    pub idle_timeout: std::time::Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            front_door: FrontDoor::default(),
+            async_settings: AsyncSettings::default(),
+            account_concurrency: lambkin_host::registry::ACCOUNT_CONCURRENCY,
+            idle_timeout: std::time::Duration::from_secs(600),
+        }
+    }
+}
+
+pub async fn start_with(dir: &Path, settings: Settings) -> AppState {
     let local = |sub: &str| {
         std::fs::create_dir_all(dir.join(sub)).expect("mkdir");
         Arc::new(LocalFileSystem::new_with_prefix(dir.join(sub)).expect("store"))
@@ -51,8 +82,10 @@ pub async fn start(dir: &Path, front_door: FrontDoor, async_settings: AsyncSetti
         data_dir: dir.to_path_buf(),
         region: "us-east-1".into(),
         account_id: "000000000000".into(),
-        front_door,
-        async_settings,
+        front_door: settings.front_door,
+        async_settings: settings.async_settings,
+        account_concurrency: settings.account_concurrency,
+        idle_timeout: settings.idle_timeout,
     })
     .await
     .expect("server state")
@@ -177,11 +210,24 @@ pub struct Live {
 /// Serves `dir` on 127.0.0.1 at a port of the system's choosing (`front_door.port` is set to it,
 /// so function URLs name it).
 pub async fn serve(dir: &Path, front_door: FrontDoor, async_settings: AsyncSettings) -> Live {
+    serve_with(
+        dir,
+        Settings {
+            front_door,
+            async_settings,
+            ..Settings::default()
+        },
+    )
+    .await
+}
+
+pub async fn serve_with(dir: &Path, mut settings: Settings) -> Live {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind a loopback port");
     let port = listener.local_addr().expect("local address").port();
-    let state = start(dir, FrontDoor { port, ..front_door }, async_settings).await;
+    settings.front_door.port = port;
+    let state = start_with(dir, settings).await;
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(async move {
         let shutdown = async {

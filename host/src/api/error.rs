@@ -13,6 +13,8 @@ pub enum ApiError {
     #[error("{0}")]
     ResourceConflict(String),
     #[error("{0}")]
+    ProvisionedConcurrencyConfigNotFound(String),
+    #[error("{0}")]
     PreconditionFailed(String),
     #[error("{0}")]
     RequestEntityTooLarge(String),
@@ -37,6 +39,10 @@ impl ApiError {
             ApiError::InvalidParameterValue(_) => ("InvalidParameterValueException", StatusCode::BAD_REQUEST),
             ApiError::ResourceNotFound(_) => ("ResourceNotFoundException", StatusCode::NOT_FOUND),
             ApiError::ResourceConflict(_) => ("ResourceConflictException", StatusCode::CONFLICT),
+            ApiError::ProvisionedConcurrencyConfigNotFound(_) => (
+                "ProvisionedConcurrencyConfigNotFoundException",
+                StatusCode::NOT_FOUND,
+            ),
             ApiError::PreconditionFailed(_) => {
                 ("PreconditionFailedException", StatusCode::PRECONDITION_FAILED)
             }

@@ -7,6 +7,7 @@ mod functions;
 mod ident;
 mod invoke;
 mod layers;
+mod provisioned;
 mod settings;
 mod stream;
 mod url_configs;
@@ -36,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .merge(stream::router())
         .merge(events::router())
         .merge(url_configs::router())
+        .merge(provisioned::router())
         .merge(url_gateway::router())
 }
 

@@ -57,21 +57,39 @@ fn qualifier_of(f: &FunctionRef) -> &str {
     f.qualifier.as_deref().unwrap_or("$LATEST")
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Create,
+    Get,
+    Update,
+}
+
+/// Create (201, no LastModifiedTime yet), Get and Update (200) differ only in the registry call.
+async fn answer(app: &AppState, name: &str, page: &Page, op: Op, bytes: &[u8]) -> Result<Response, ApiError> {
+    let f = target(app, name, page)?;
+    let qualifier = f.qualifier.as_deref();
+    let (status, config) = match op {
+        Op::Create => (
+            StatusCode::CREATED,
+            app.registry.create_url(&f.name, qualifier, body(bytes)?).await?,
+        ),
+        Op::Get => (StatusCode::OK, app.registry.get_url(&f.name, qualifier).await?),
+        Op::Update => (
+            StatusCode::OK,
+            app.registry.update_url(&f.name, qualifier, body(bytes)?).await?,
+        ),
+    };
+    let rendered = render(app, &f.name, qualifier_of(&f), &config, op != Op::Create);
+    Ok(json(status, &rendered))
+}
+
 async fn create_url(
     State(app): State<AppState>,
     Path(name): Path<String>,
     Query(page): Query<Page>,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
-    let f = target(&app, &name, &page)?;
-    let config = app
-        .registry
-        .create_url(&f.name, f.qualifier.as_deref(), body(&bytes)?)
-        .await?;
-    Ok(json(
-        StatusCode::CREATED,
-        &render(&app, &f.name, qualifier_of(&f), &config, false),
-    ))
+    answer(&app, &name, &page, Op::Create, &bytes).await
 }
 
 async fn get_url(
@@ -79,12 +97,7 @@ async fn get_url(
     Path(name): Path<String>,
     Query(page): Query<Page>,
 ) -> Result<Response, ApiError> {
-    let f = target(&app, &name, &page)?;
-    let config = app.registry.get_url(&f.name, f.qualifier.as_deref()).await?;
-    Ok(json(
-        StatusCode::OK,
-        &render(&app, &f.name, qualifier_of(&f), &config, true),
-    ))
+    answer(&app, &name, &page, Op::Get, &[]).await
 }
 
 async fn update_url(
@@ -93,15 +106,7 @@ async fn update_url(
     Query(page): Query<Page>,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
-    let f = target(&app, &name, &page)?;
-    let config = app
-        .registry
-        .update_url(&f.name, f.qualifier.as_deref(), body(&bytes)?)
-        .await?;
-    Ok(json(
-        StatusCode::OK,
-        &render(&app, &f.name, qualifier_of(&f), &config, true),
-    ))
+    answer(&app, &name, &page, Op::Update, &bytes).await
 }
 
 async fn delete_url(

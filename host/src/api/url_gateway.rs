@@ -20,7 +20,7 @@ use super::url_event::{
 };
 use crate::invoke::{MAX_SYNC_PAYLOAD_BYTES, Ready};
 use crate::registry::UrlTarget;
-use crate::sandbox::InvokeRequest;
+use crate::sandbox::{InvokeRequest, MAX_RESPONSE_BYTES};
 use crate::server::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -173,35 +173,59 @@ fn answer(answer: HttpAnswer, body: Body) -> Response {
     response
 }
 
-/// BUFFERED: the whole answer, then the response. A function that streams anyway is buffered:
-/// its chunks (prelude and body) make the response.
-async fn buffered(ready: Ready, mut request: InvokeRequest) -> Response {
-    let (chunks, mut received) = mpsc::unbounded_channel::<Bytes>();
-    request.stream = Some(chunks);
-    let outcome = ready.run(request).await;
-    let mut streamed = Vec::new();
-    while let Ok(chunk) = received.try_recv() {
-        streamed.extend_from_slice(&chunk);
-    }
-    let bytes = match outcome.result {
-        Ok(bytes) if streamed.is_empty() => bytes,
-        Ok(rest) => {
-            streamed.extend_from_slice(&rest);
-            let Some((head, body)) = stream_head(&streamed, true) else {
-                return refuse(StatusCode::BAD_GATEWAY, "Internal Server Error");
-            };
-            return answer(head, Body::from(body));
-        }
-        Err(_) => return refuse(StatusCode::BAD_GATEWAY, "Internal Server Error"),
-    };
-    match response_from(&bytes) {
-        Ok(mapped) => {
-            let body = Body::from(mapped.body.clone());
+/// The function's return value as an HTTP response (502 when it cannot be one).
+fn mapped(bytes: &[u8]) -> Response {
+    match response_from(bytes) {
+        Ok(mut mapped) => {
+            let body = Body::from(std::mem::take(&mut mapped.body));
             answer(mapped, body)
         }
         Err(e) => {
             tracing::warn!("function URL response is not a valid HTTP response: {e}");
             refuse(StatusCode::BAD_GATEWAY, "Internal Server Error")
+        }
+    }
+}
+
+/// BUFFERED: the whole answer, then the response. A function that streams anyway is buffered
+/// (its chunks, prelude and body, make the response), up to Lambda's 6 MB; chunks are taken as
+/// they come, so a guest that streams without end costs at most that.
+async fn buffered(ready: Ready, mut request: InvokeRequest) -> Response {
+    let (chunks, mut received) = mpsc::unbounded_channel::<Bytes>();
+    request.stream = Some(chunks);
+    let run = ready.run(request);
+    tokio::pin!(run);
+    let mut streamed = Vec::new();
+    let mut overflowed = false;
+    let mut keep = |chunk: Bytes, streamed: &mut Vec<u8>| {
+        if streamed.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            overflowed = true;
+        } else {
+            streamed.extend_from_slice(&chunk);
+        }
+    };
+    let outcome = loop {
+        tokio::select! {
+            Some(chunk) = received.recv() => keep(chunk, &mut streamed),
+            outcome = &mut run => break outcome,
+        }
+    };
+    while let Ok(chunk) = received.try_recv() {
+        keep(chunk, &mut streamed);
+    }
+    if overflowed {
+        tracing::warn!("a buffered function URL response passed {MAX_RESPONSE_BYTES} bytes");
+        return refuse(StatusCode::BAD_GATEWAY, "Internal Server Error");
+    }
+    match outcome.result {
+        Err(_) => refuse(StatusCode::BAD_GATEWAY, "Internal Server Error"),
+        Ok(bytes) if streamed.is_empty() => mapped(&bytes),
+        Ok(rest) => {
+            streamed.extend_from_slice(&rest);
+            match stream_head(&streamed, true) {
+                Some((head, body)) => answer(head, Body::from(body)),
+                None => refuse(StatusCode::BAD_GATEWAY, "Internal Server Error"),
+            }
         }
     }
 }
@@ -236,14 +260,7 @@ async fn streamed(ready: Ready, mut request: InvokeRequest, cap: usize) -> Respo
         match outcome.result {
             Ok(rest) if relay.head.is_some() && relay.pending.is_empty() => {
                 // Nothing streamed: the return value is the response, mapped as when buffered.
-                let response = match response_from(&rest) {
-                    Ok(mapped) => {
-                        let body = Body::from(mapped.body.clone());
-                        answer(mapped, body)
-                    }
-                    Err(_) => refuse(StatusCode::BAD_GATEWAY, "Internal Server Error"),
-                };
-                relay.send_head(response);
+                relay.send_head(mapped(&rest));
             }
             Ok(rest) => {
                 relay.feed(&rest).await;

@@ -1,31 +1,38 @@
 //! Running functions for the front door: each published version (and each revision of $LATEST)
 //! is prepared once — code compiled or loaded from the compile cache, linked into an
-//! `InstancePre`, layers unpacked — and keeps its warm execution environments for reuse.
+//! `InstancePre`, layers unpacked — into an environment pool that keeps its warm environments.
 //!
-//! - [`Invoker`]: resolves what to run, enforces reserved concurrency, runs it.
+//! - [`Invoker`]: resolves what to run (cached routes), admits it under the concurrency limits,
+//!   runs it in an environment of the version's pool; keeps provisioned concurrency allocated
+//!   and shuts idle environments down.
+//! - [`pool`]: the environments of one version ([`pool::EnvironmentPool`]).
+//! - [`concurrency`]: the account-wide limit and reserved concurrency.
 //! - [`queue`]: the durable queue of asynchronous events ([`queue::AsyncQueue`]).
 //! - [`worker`]: delivers queued events with retries, and their records to destinations.
 //! - [`record`]: the invocation record that destinations receive.
-//!
-//! The environment pool here is deliberately simple (unbounded, never reaped): idle reaping and
-//! provisioned concurrency are the pool's own issue.
 
+pub mod concurrency;
+pub mod pool;
 pub mod queue;
 pub mod record;
 pub mod worker;
 
+use serde::Serialize;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
 
 use crate::api::ApiError;
 use crate::registry::{InvocationTarget, Registry};
-use crate::sandbox::{
-    ExecutionEnvironment, FunctionError, FunctionSpec, InvokeRequest, PreparedFunction, Sandbox,
-};
+use crate::sandbox::{FunctionError, FunctionSpec, InvokeRequest, Sandbox};
+use concurrency::{Concurrency, FunctionConcurrency, FunctionCounters, Limit, Slot};
+use pool::{EnvironmentPool, PoolCounts, ProvisionedStatus};
 
 /// Largest synchronous request payload, as Lambda's 6 MB.
 pub const MAX_SYNC_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
+
+/// How often the housekeeper looks for idle environments and registry changes.
+const HOUSEKEEPING_TICK: Duration = Duration::from_millis(100);
 
 /// What an invocation returns to the front door.
 pub struct SyncResult {
@@ -40,39 +47,39 @@ pub struct SyncResult {
 pub struct Invoker {
     registry: Arc<Registry>,
     sandbox: Sandbox,
-    /// (function, version) → the prepared revision and its idle environments.
-    deployed: tokio::sync::Mutex<HashMap<(String, String), Arc<Deployed>>>,
+    /// (function, version) → the prepared revision's environment pool.
+    deployed: tokio::sync::Mutex<HashMap<(String, String), Arc<EnvironmentPool>>>,
     /// `function:qualifier` → what invoking it runs, valid while the registry's generation is
     /// unchanged: the invoke path touches the registry only after a write.
     routes: RwLock<HashMap<String, Arc<Route>>>,
-    /// Invocations running now, per function: what reserved concurrency is checked against.
-    running: Mutex<HashMap<String, Arc<AtomicU32>>>,
+    concurrency: Arc<Concurrency>,
 }
 
 /// A resolved function qualifier: its version (or, for a weighted alias, its two versions),
-/// prepared, and the function's concurrency accounting.
+/// prepared, and what limits its concurrency.
 struct Route {
     generation: u64,
     primary: Leg,
     additional: Option<(f64, Leg)>,
-    reserved_concurrency: Option<u32>,
-    running: Arc<AtomicU32>,
+    limit: Limit,
+    counters: Arc<FunctionCounters>,
 }
 
 /// One version a route may run.
 struct Leg {
     executed_version: String,
     invoked_function_arn: String,
-    deployed: Arc<Deployed>,
+    pool: Arc<EnvironmentPool>,
 }
 
-/// One prepared revision of a function version.
-struct Deployed {
-    /// The configuration revision it was prepared from: a new revision replaces it.
-    revision_id: String,
-    function: Arc<PreparedFunction>,
-    /// Warm environments waiting for their next invocation.
-    idle: Mutex<Vec<ExecutionEnvironment>>,
+/// One version's pool, for the observability endpoint.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PoolReport {
+    pub function: String,
+    pub version: String,
+    #[serde(flatten)]
+    pub counts: PoolCounts,
 }
 
 impl Invoker {
@@ -82,8 +89,107 @@ impl Invoker {
             sandbox,
             deployed: tokio::sync::Mutex::new(HashMap::new()),
             routes: RwLock::default(),
-            running: Mutex::default(),
+            concurrency: Arc::default(),
         }
+    }
+
+    /// Starts the housekeeper: shuts down environments idle for `idle_timeout` and keeps each
+    /// provisioned concurrency configuration allocated (again after every registry change).
+    pub fn spawn_housekeeping(self: &Arc<Self>, idle_timeout: Duration) -> tokio::task::JoinHandle<()> {
+        let invoker = self.clone();
+        tokio::spawn(async move {
+            let mut seen = None;
+            let mut tick = tokio::time::interval(HOUSEKEEPING_TICK);
+            loop {
+                tick.tick().await;
+                let generation = invoker.registry.generation();
+                if seen != Some(generation) {
+                    seen = Some(generation);
+                    invoker.allocate_provisioned().await;
+                }
+                let pools: Vec<_> = invoker.deployed.lock().await.values().cloned().collect();
+                let reaped: usize = pools.iter().map(|p| p.reap(idle_timeout)).sum();
+                if reaped > 0 {
+                    tracing::debug!(reaped, "idle execution environments shut down");
+                }
+            }
+        })
+    }
+
+    /// Sets every pool's provisioned target from the registry's configurations (an alias's go
+    /// to the version it points at). The housekeeper calls it after every registry change; a
+    /// Put or Delete calls it at once.
+    pub async fn allocate_provisioned(&self) {
+        let mut targets: HashMap<(String, String), u32> = HashMap::new();
+        for wanted in self.registry.provisioned_targets().await {
+            let target = self
+                .registry
+                .invocation_route(&wanted.function, Some(&wanted.qualifier))
+                .await
+                .and_then(|route| route.primary);
+            let pool = match target {
+                Ok(target) => self.deploy(target).await,
+                Err(e) => Err(e),
+            };
+            match pool {
+                Ok(pool) => {
+                    let key = (wanted.function.clone(), pool.function.spec.version.clone());
+                    *targets.entry(key).or_default() += wanted.requested;
+                }
+                Err(e) => tracing::warn!(
+                    function = %wanted.function,
+                    qualifier = %wanted.qualifier,
+                    "cannot provision: {e}"
+                ),
+            }
+        }
+        for (key, pool) in self.deployed.lock().await.iter() {
+            pool.provision(targets.get(key).copied().unwrap_or(0));
+        }
+    }
+
+    /// The allocation of `qualifier`'s provisioned concurrency of `requested` environments
+    /// (nothing allocated yet when its version has no pool).
+    pub async fn provisioned_status(&self, name: &str, qualifier: &str, requested: u32) -> ProvisionedStatus {
+        let version = match self.registry.invocation_route(name, Some(qualifier)).await {
+            Ok(route) => route.primary.map(|t| t.configuration.version),
+            Err(e) => Err(e),
+        };
+        let pool = match version {
+            Ok(version) => self
+                .deployed
+                .lock()
+                .await
+                .get(&(name.to_string(), version))
+                .cloned(),
+            Err(_) => None,
+        };
+        match pool {
+            Some(pool) => pool.provisioned_status(requested),
+            None => ProvisionedStatus {
+                allocated: 0,
+                available: 0,
+                status: "IN_PROGRESS",
+                reason: None,
+            },
+        }
+    }
+
+    /// Every pool's environments, and every function's concurrency.
+    pub async fn report(&self) -> (Vec<PoolReport>, Vec<FunctionConcurrency>) {
+        let mut pools: Vec<PoolReport> = self
+            .deployed
+            .lock()
+            .await
+            .iter()
+            .map(|((function, version), pool)| PoolReport {
+                function: function.clone(),
+                version: version.clone(),
+                counts: pool.counts(),
+            })
+            .collect();
+        pools.sort_by(|a, b| (&a.function, &a.version).cmp(&(&b.function, &b.version)));
+        (pools, self.concurrency.snapshot())
     }
 
     /// Checks that `qualifier` of `name` can be invoked (DryRun) and says which version would run.
@@ -106,19 +212,19 @@ impl Invoker {
         Ok(ready.run(request).await)
     }
 
-    /// Resolves the version to run (weighted aliases roll here), takes a concurrency slot (a
-    /// 429 when the function's reserved concurrency is in use) and prepares the version.
+    /// Resolves the version to run (weighted aliases roll here), admits the invocation under the
+    /// concurrency limits (a 429 past them) and prepares the version.
     pub async fn prepare(&self, name: &str, qualifier: Option<&str>) -> Result<Ready, ApiError> {
         let route = self.route(name, qualifier).await?;
         let leg = match &route.additional {
             Some((weight, additional)) if random_unit() < *weight => additional,
             _ => &route.primary,
         };
-        let slot = ConcurrencySlot::take(&route.running, route.reserved_concurrency)?;
+        let slot = self.concurrency.admit(&route.counters, route.limit)?;
         Ok(Ready {
             executed_version: leg.executed_version.clone(),
             invoked_function_arn: leg.invoked_function_arn.clone(),
-            deployed: leg.deployed.clone(),
+            pool: leg.pool.clone(),
             _slot: slot,
         })
     }
@@ -142,17 +248,20 @@ impl Invoker {
                 Some((weight, leg)) => Some((weight, self.leg(leg?).await?)),
                 None => None,
             };
-            (self.leg(resolved.primary?).await?, additional)
+            (resolved.primary?, additional)
         } else {
-            (self.leg(resolved.pick(random_unit())?).await?, None)
+            (resolved.pick(random_unit())?, None)
         };
-        let running = lock(&self.running).entry(name.to_string()).or_default().clone();
+        let limit = match primary.reserved_concurrency {
+            Some(reserved) => Limit::Reserved(reserved),
+            None => Limit::Unreserved(primary.unreserved_capacity),
+        };
         let route = Arc::new(Route {
             generation,
-            reserved_concurrency: primary.reserved_concurrency,
-            primary: primary.leg,
-            additional: additional.map(|(weight, leg)| (weight, leg.leg)),
-            running,
+            primary: self.leg(primary).await?,
+            additional,
+            limit,
+            counters: self.concurrency.counters(name),
         });
         if healthy {
             write(&self.routes).insert(key, route.clone());
@@ -160,23 +269,18 @@ impl Invoker {
         Ok(route)
     }
 
-    async fn leg(&self, target: InvocationTarget) -> Result<PreparedLeg, ApiError> {
-        let reserved_concurrency = target.reserved_concurrency;
+    async fn leg(&self, target: InvocationTarget) -> Result<Leg, ApiError> {
         let executed_version = target.configuration.version.clone();
         let invoked_function_arn = target.invoked_function_arn.clone();
-        let deployed = self.deploy(target).await?;
-        Ok(PreparedLeg {
-            leg: Leg {
-                executed_version,
-                invoked_function_arn,
-                deployed,
-            },
-            reserved_concurrency,
+        Ok(Leg {
+            executed_version,
+            invoked_function_arn,
+            pool: self.deploy(target).await?,
         })
     }
 
     /// The prepared revision for `target`, preparing it on first use.
-    async fn deploy(&self, target: InvocationTarget) -> Result<Arc<Deployed>, ApiError> {
+    async fn deploy(&self, target: InvocationTarget) -> Result<Arc<EnvironmentPool>, ApiError> {
         let config = &target.configuration;
         let key = (config.function_name.clone(), config.version.clone());
         let mut deployed = self.deployed.lock().await;
@@ -205,7 +309,6 @@ impl Invoker {
                 .as_ref()
                 .map(|e| e.variables.clone())
                 .unwrap_or_default(),
-            initialization_type: "on-demand".to_string(),
             opt_dir: self.registry.opt_dir(&layer_arns).await?,
         };
         let sandbox = self.sandbox.clone();
@@ -216,49 +319,9 @@ impl Invoker {
         .await
         .map_err(|e| ApiError::Service(format!("preparing the function: {e}")))?
         .map_err(|e| ApiError::InvalidZipFile(e.to_string()))?;
-        let entry = Arc::new(Deployed {
-            revision_id: config.revision_id.clone(),
-            function,
-            idle: Mutex::new(Vec::new()),
-        });
+        let entry = Arc::new(EnvironmentPool::new(config.revision_id.clone(), function));
         deployed.insert(key, entry.clone());
         Ok(entry)
-    }
-}
-
-/// A leg with what its target said about the function's concurrency.
-struct PreparedLeg {
-    leg: Leg,
-    reserved_concurrency: Option<u32>,
-}
-
-/// One running invocation counted against its function's reserved concurrency; released on drop.
-struct ConcurrencySlot {
-    running: Arc<AtomicU32>,
-}
-
-impl ConcurrencySlot {
-    fn take(running: &Arc<AtomicU32>, reserved: Option<u32>) -> Result<ConcurrencySlot, ApiError> {
-        running
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |now| match reserved {
-                Some(limit) if now >= limit => None,
-                _ => Some(now + 1),
-            })
-            .map_err(|_| {
-                ApiError::TooManyRequests(
-                    "Rate Exceeded.".into(),
-                    "ReservedFunctionConcurrentInvocationLimitExceeded",
-                )
-            })?;
-        Ok(ConcurrencySlot {
-            running: running.clone(),
-        })
-    }
-}
-
-impl Drop for ConcurrencySlot {
-    fn drop(&mut self) {
-        self.running.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -267,45 +330,49 @@ impl Drop for ConcurrencySlot {
 pub struct Ready {
     pub executed_version: String,
     invoked_function_arn: String,
-    deployed: Arc<Deployed>,
+    pool: Arc<EnvironmentPool>,
     /// Held until the invocation ends.
-    _slot: ConcurrencySlot,
+    _slot: Slot,
 }
 
 impl Ready {
-    /// Runs the invocation in a warm environment (or a new one). The invoked ARN is filled in;
-    /// chunks go to `request.stream` when it is set.
+    /// Runs the invocation in an environment of the version's pool. The invoked ARN is filled
+    /// in; chunks go to `request.stream` when it is set.
     pub async fn run(&self, mut request: InvokeRequest) -> SyncResult {
         let request_id = request
             .request_id
             .get_or_insert_with(|| uuid::Uuid::new_v4().to_string())
             .clone();
         request.invoked_function_arn = Some(self.invoked_function_arn.clone());
-        let deployed = &self.deployed;
-        let idle = lock(&deployed.idle).pop();
-        let mut environment = match idle {
-            Some(environment) => environment,
-            None => match ExecutionEnvironment::start(&deployed.function).await {
-                Ok(environment) => environment,
-                Err(failure) => {
-                    return SyncResult {
-                        executed_version: self.executed_version.clone(),
-                        request_id,
-                        result: Err(failure.error),
-                        log: failure.log,
-                    };
-                }
-            },
+        let executed_version = self.executed_version.clone();
+        let mut lease = match self.pool.take().await {
+            Ok(lease) => lease,
+            Err(failure) => {
+                return SyncResult {
+                    executed_version,
+                    request_id,
+                    result: Err(failure.error),
+                    log: failure.log,
+                };
+            }
         };
-        let invocation = environment.invoke(request).await;
-        if environment.is_reusable() {
-            lock(&deployed.idle).push(environment);
-        }
-        SyncResult {
-            executed_version: self.executed_version.clone(),
-            request_id,
-            result: invocation.result,
-            log: invocation.log,
+        match lease.invoke(request).await {
+            Some(invocation) => SyncResult {
+                executed_version,
+                request_id,
+                result: invocation.result,
+                log: invocation.log,
+            },
+            None => SyncResult {
+                executed_version,
+                request_id,
+                result: Err(FunctionError {
+                    error_type: "Runtime.Unknown".into(),
+                    error_message: "no execution environment".into(),
+                    stack_trace: Vec::new(),
+                }),
+                log: String::new(),
+            },
         }
     }
 }
@@ -318,11 +385,7 @@ fn random_unit() -> f64 {
 }
 
 // A panic while a lock was held leaves data that is still consistent here (every critical
-// section is a single insert, pop or push), so a poisoned lock is taken as it is.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|p| p.into_inner())
-}
-
+// section is a single insert or lookup), so a poisoned lock is taken as it is.
 fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
     lock.read().unwrap_or_else(|p| p.into_inner())
 }

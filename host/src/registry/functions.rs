@@ -348,6 +348,7 @@ impl Registry {
             runtime_management: RuntimeManagement::default(),
             event_invoke_configs: BTreeMap::new(),
             url_configs: BTreeMap::new(),
+            provisioned: BTreeMap::new(),
         };
         self.commit_new_code(state, record, input.publish).await
     }
@@ -444,6 +445,7 @@ impl Registry {
         }
         let mut record = record.clone();
         record.versions.remove(&number);
+        record.provisioned.remove(qualifier);
         self.persist(&record).await?;
         state.functions.insert(name.to_string(), record);
         Ok(())

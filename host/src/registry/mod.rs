@@ -17,6 +17,7 @@ mod functions;
 pub mod layers;
 pub mod model;
 pub mod package;
+mod provisioned;
 mod settings;
 mod urls;
 pub mod validate;
@@ -36,7 +37,8 @@ use crate::sandbox::Sandbox;
 pub use functions::{CodeInput, ConfigurationInput, CreateFunctionInput, UpdateCodeInput};
 pub use layers::{LayerVersion, PublishLayerInput};
 pub use model::{AliasConfiguration, Cors, FunctionConfiguration, FunctionRecord, UrlConfig, VersionRecord};
-pub use settings::AccountSettings;
+pub use provisioned::ProvisionedTarget;
+pub use settings::{ACCOUNT_CONCURRENCY, AccountSettings};
 pub use urls::{UrlInput, UrlTarget};
 pub use versions::{AliasInput, InvocationRoute, InvocationTarget, PublishInput};
 
@@ -51,6 +53,8 @@ pub struct RegistryConfig {
     pub sandbox: Sandbox,
     pub region: String,
     pub account_id: String,
+    /// The account's concurrency limit, out of which reserved concurrency is carved.
+    pub account_concurrency: u32,
 }
 
 /// Where `Code.S3Bucket`/`S3Key` (and layer `Content.S3Bucket`/`S3Key`) are read from.
@@ -70,6 +74,7 @@ pub struct Registry {
     sandbox: Sandbox,
     region: String,
     account_id: String,
+    account_concurrency: u32,
     /// The in-memory copy of every document; writes hold the lock until the store has them.
     state: Mutex<State>,
     /// Bumped by every write to a function's record: what the invoker's cached routes are
@@ -153,6 +158,7 @@ impl Registry {
             sandbox: config.sandbox,
             region: config.region,
             account_id: config.account_id,
+            account_concurrency: config.account_concurrency,
             state: Mutex::new(state),
             generation: std::sync::atomic::AtomicU64::new(0),
         });

@@ -146,6 +146,18 @@ pub struct FunctionRecord {
     /// Function URLs per qualifier (`$LATEST` or an alias).
     #[serde(default)]
     pub url_configs: BTreeMap<String, UrlConfig>,
+    /// Provisioned concurrency per qualifier (a version or an alias).
+    #[serde(default)]
+    pub provisioned: BTreeMap<String, ProvisionedConfig>,
+}
+
+/// A provisioned concurrency configuration as stored (the counts of the response are the
+/// environment pool's).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ProvisionedConfig {
+    pub requested: u32,
+    pub last_modified: String,
 }
 
 /// A function URL as stored; the API renders it as `FunctionUrlConfig`.

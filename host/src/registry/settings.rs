@@ -6,10 +6,10 @@ use super::Registry;
 use super::model::RuntimeManagement;
 use crate::api::ApiError;
 
-/// The account's concurrency limit (Lambda's default quota).
+/// The account's concurrency limit by default (Lambda's default quota).
 pub const ACCOUNT_CONCURRENCY: u32 = 1000;
 /// Concurrency that reserved concurrency may never take from the unreserved pool.
-pub const MIN_UNRESERVED: u32 = 100;
+pub(super) const MIN_UNRESERVED: u32 = 100;
 
 /// GetAccountSettings.
 #[derive(Debug, Serialize)]
@@ -46,7 +46,7 @@ impl Registry {
             .filter(|(n, _)| n.as_str() != name)
             .filter_map(|(_, r)| r.reserved_concurrency)
             .sum();
-        if others + reserved > ACCOUNT_CONCURRENCY - MIN_UNRESERVED {
+        if others + reserved > self.account_concurrency.saturating_sub(MIN_UNRESERVED) {
             return Err(ApiError::InvalidParameterValue(format!(
                 "Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [{MIN_UNRESERVED}]."
             )));
@@ -137,8 +137,8 @@ impl Registry {
                 total_code_size: 80 * 1024 * 1024 * 1024,
                 code_size_unzipped: super::package::MAX_UNZIPPED_BYTES,
                 code_size_zipped: super::package::MAX_ZIPPED_BYTES as u64,
-                concurrent_executions: ACCOUNT_CONCURRENCY,
-                unreserved_concurrent_executions: ACCOUNT_CONCURRENCY - reserved,
+                concurrent_executions: self.account_concurrency,
+                unreserved_concurrent_executions: self.account_concurrency.saturating_sub(reserved),
             },
             account_usage: AccountUsage {
                 total_code_size,

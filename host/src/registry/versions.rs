@@ -61,6 +61,9 @@ pub struct InvocationTarget {
     pub invoked_function_arn: String,
     /// The function's reserved concurrency: its cap on environments busy at once.
     pub reserved_concurrency: Option<u32>,
+    /// Without a reservation, the size of the pool it shares: the account's concurrency minus
+    /// every function's reservation.
+    pub unreserved_capacity: u32,
 }
 
 /// Every version an invocation of one qualifier may run: the version it names and, for a
@@ -104,14 +107,23 @@ impl Registry {
         let state = self.state.lock().await;
         let generation = self.generation();
         let record = self.record(&state.functions, name)?;
+        let reserved: u32 = state
+            .functions
+            .values()
+            .filter_map(|r| r.reserved_concurrency)
+            .sum();
+        let unreserved = self.account_concurrency.saturating_sub(reserved);
         let additional = qualifier
             .and_then(|q| record.aliases.get(q))
             .and_then(|alias| alias.routing_config.as_ref())
             .and_then(|routing| routing.additional_version_weights.iter().next())
-            .map(|(version, weight)| (*weight, self.runnable(record, name, Some(version), qualifier)));
+            .map(|(version, weight)| {
+                let leg = self.runnable(record, name, Some(version), qualifier, unreserved);
+                (*weight, leg)
+            });
         Ok(InvocationRoute {
             generation,
-            primary: self.runnable(record, name, qualifier, qualifier),
+            primary: self.runnable(record, name, qualifier, qualifier, unreserved),
             additional,
         })
     }
@@ -123,6 +135,7 @@ impl Registry {
         name: &str,
         version: Option<&str>,
         invoked: Option<&str>,
+        unreserved_capacity: u32,
     ) -> Result<InvocationTarget, ApiError> {
         let version = self.resolve(record, name, version)?;
         let config = &version.configuration;
@@ -151,6 +164,7 @@ impl Registry {
             wasm_sha256: version.wasm_sha256.clone(),
             invoked_function_arn,
             reserved_concurrency: record.reserved_concurrency,
+            unreserved_capacity,
         })
     }
 
@@ -420,8 +434,9 @@ impl Registry {
             // Lambda answers 204 for an alias that is already gone.
             return Ok(());
         }
-        // The alias's URL goes with it.
+        // The alias's URL and provisioned concurrency go with it.
         record.url_configs.remove(alias);
+        record.provisioned.remove(alias);
         self.persist(&record).await?;
         state.functions.insert(name.to_string(), record);
         Ok(())

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::FunctionSpec;
+use super::{FunctionSpec, Initialization};
 
 /// Keys the runtime sets; a function's configuration may not set them.
 pub const RESERVED_KEYS: &[&str] = &[
@@ -59,7 +59,7 @@ pub fn validate_environment(vars: &BTreeMap<String, String>) -> Result<(), Strin
 
 /// Everything the guest's environment holds: Lambda's defaults, the function's variables (which
 /// may override the unreserved defaults), then the reserved variables (which always win).
-pub fn environment_for(spec: &FunctionSpec, log_stream: &str) -> Vec<(String, String)> {
+pub fn environment_for(spec: &FunctionSpec, log_stream: &str, kind: Initialization) -> Vec<(String, String)> {
     let mut env: BTreeMap<String, String> = [
         ("LANG", "en_US.UTF-8"),
         ("TZ", ":UTC"),
@@ -80,7 +80,7 @@ pub fn environment_for(spec: &FunctionSpec, log_stream: &str) -> Vec<(String, St
         ("AWS_LAMBDA_FUNCTION_NAME", spec.name.clone()),
         ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", spec.memory_mb.to_string()),
         ("AWS_LAMBDA_FUNCTION_VERSION", spec.version.clone()),
-        ("AWS_LAMBDA_INITIALIZATION_TYPE", spec.initialization_type.clone()),
+        ("AWS_LAMBDA_INITIALIZATION_TYPE", kind.as_str().to_string()),
         ("AWS_LAMBDA_LOG_GROUP_NAME", log_group(spec)),
         ("AWS_LAMBDA_LOG_STREAM_NAME", log_stream.to_string()),
         ("LAMBDA_TASK_ROOT", "/var/task".to_string()),
@@ -128,7 +128,9 @@ mod tests {
     fn reserved_variables_win_over_the_functions_own() {
         let mut spec = FunctionSpec::new("f", "eu-west-1", "000000000000");
         spec.environment = vars(&[("TZ", "Europe/Paris"), ("AWS_REGION", "nowhere")]);
-        let env: BTreeMap<_, _> = environment_for(&spec, "stream").into_iter().collect();
+        let env: BTreeMap<_, _> = environment_for(&spec, "stream", Initialization::OnDemand)
+            .into_iter()
+            .collect();
         assert_eq!(env["TZ"], "Europe/Paris");
         assert_eq!(env["AWS_REGION"], "eu-west-1");
         assert_eq!(env["AWS_LAMBDA_FUNCTION_NAME"], "f");

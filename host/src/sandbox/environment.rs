@@ -18,6 +18,38 @@ use std::sync::Arc;
 
 /// Lambda's limit on the Init phase of an on-demand environment.
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The floor of the Init limit for provisioned concurrency and SnapStart (seed 003: "130 seconds
+/// or the configured function timeout, whichever is higher").
+pub const PROVISIONED_INIT_FLOOR: Duration = Duration::from_secs(130);
+
+/// How an environment comes to be: `AWS_LAMBDA_INITIALIZATION_TYPE`, Init's limit, and whether
+/// its first invocation is a cold start that reports Init Duration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Initialization {
+    OnDemand,
+    /// Initialised ahead of invocations for provisioned concurrency.
+    Provisioned,
+    /// Restored from a snapshot taken when the version was published.
+    SnapStart,
+}
+
+impl Initialization {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Initialization::OnDemand => "on-demand",
+            Initialization::Provisioned => "provisioned-concurrency",
+            Initialization::SnapStart => "snap-start",
+        }
+    }
+
+    /// Init's time limit for a function whose invocations may run for `timeout`.
+    pub fn init_limit(self, timeout: Duration) -> Duration {
+        match self {
+            Initialization::OnDemand => INIT_TIMEOUT,
+            _ => timeout.max(PROVISIONED_INIT_FLOOR),
+        }
+    }
+}
 
 /// A function error as the caller sees it: `{"errorType","errorMessage"[,"stackTrace"]}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,15 +149,25 @@ struct Parts {
 }
 
 impl ExecutionEnvironment {
-    /// Creates the environment and runs Init.
+    /// Creates an on-demand environment and runs Init.
     pub async fn start(function: &Arc<PreparedFunction>) -> Result<ExecutionEnvironment, InitFailure> {
+        Self::start_as(function, Initialization::OnDemand).await
+    }
+
+    /// Creates an environment of the given kind and runs Init. Only an on-demand environment's
+    /// first invocation reports Init Duration: the others were initialised ahead of it.
+    pub async fn start_as(
+        function: &Arc<PreparedFunction>,
+        kind: Initialization,
+    ) -> Result<ExecutionEnvironment, InitFailure> {
         let started = Instant::now();
+        let init_limit = kind.init_limit(function.spec.timeout);
         let Parts {
             mut store,
             log,
             log_stream,
             tmp,
-        } = Self::create(function).map_err(|e| InitFailure {
+        } = Self::create(function, kind).map_err(|e| InitFailure {
             log: String::new(),
             error: FunctionError::new(
                 "Runtime.Unknown",
@@ -133,18 +175,18 @@ impl ExecutionEnvironment {
             ),
         })?;
         // Init's limit covers instantiation (start functions, data segments) too.
-        arm(&mut store, INIT_TIMEOUT, None);
+        arm(&mut store, init_limit, None);
         let outcome = match function.pre.instantiate_async(&mut store).await {
             Ok(bindings) => {
-                let init = tokio::time::timeout(INIT_TIMEOUT + GRACE, bindings.call_init(&mut store)).await;
+                let init = tokio::time::timeout(init_limit + GRACE, bindings.call_init(&mut store)).await;
                 match init {
                     Ok(Ok(Ok(()))) => Ok(bindings),
                     Ok(Ok(Err(handled))) => Err(FunctionError::from(handled)),
-                    Ok(Err(trap)) => Err(unhandled(&mut store, &trap, "init", INIT_TIMEOUT)),
-                    Err(_) => Err(timed_out("init", INIT_TIMEOUT)),
+                    Ok(Err(trap)) => Err(unhandled(&mut store, &trap, "init", init_limit)),
+                    Err(_) => Err(timed_out("init", init_limit)),
                 }
             }
-            Err(trap) => Err(unhandled(&mut store, &trap, "init", INIT_TIMEOUT)),
+            Err(trap) => Err(unhandled(&mut store, &trap, "init", init_limit)),
         };
         let duration = started.elapsed();
         let init_log = logs::init_log(
@@ -160,7 +202,7 @@ impl ExecutionEnvironment {
                 log,
                 log_stream,
                 _tmp: tmp,
-                pending_init: Some((duration, init_log)),
+                pending_init: Some((duration, init_log)).filter(|_| kind == Initialization::OnDemand),
                 reusable: true,
             }),
             Err(error) => Err(InitFailure {
@@ -171,13 +213,13 @@ impl ExecutionEnvironment {
     }
 
     /// The Store with WASI (only `/tmp`, no sockets), limits and the epoch callback.
-    fn create(function: &PreparedFunction) -> anyhow::Result<Parts> {
+    fn create(function: &PreparedFunction, kind: Initialization) -> anyhow::Result<Parts> {
         let spec = &function.spec;
         let tmp = function.sandbox.inner.tmp_dirs.take()?;
         let log = LogBuffer::default();
         let log_stream = log_stream_name(&spec.version);
         let mut wasi = WasiCtxBuilder::new();
-        wasi.envs(&env_vars::environment_for(spec, &log_stream))
+        wasi.envs(&env_vars::environment_for(spec, &log_stream, kind))
             .stdout(log.clone())
             .stderr(log.clone())
             .allow_tcp(false)

@@ -26,7 +26,9 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 pub use compile::code_sha256;
 pub use env_vars::{RESERVED_KEYS, validate_environment};
-pub use environment::{ExecutionEnvironment, FunctionError, InitFailure, Invocation, InvokeRequest};
+pub use environment::{
+    ExecutionEnvironment, FunctionError, InitFailure, Initialization, Invocation, InvokeRequest,
+};
 pub use logs::Report;
 
 /// Host side of the WIT world in `guest-sdk/wit`.
@@ -90,8 +92,6 @@ pub struct FunctionSpec {
     pub ephemeral_storage_mb: u32,
     /// The function's own variables (validated: no reserved keys).
     pub environment: BTreeMap<String, String>,
-    /// `on-demand`, `provisioned-concurrency` or `snap-start`.
-    pub initialization_type: String,
     /// The function's layers, unpacked: mounted read-only at `/opt`.
     pub opt_dir: Option<PathBuf>,
 }
@@ -109,7 +109,6 @@ impl FunctionSpec {
             timeout: Duration::from_secs(3),
             ephemeral_storage_mb: 512,
             environment: BTreeMap::new(),
-            initialization_type: "on-demand".to_string(),
             opt_dir: None,
         }
     }
