@@ -376,3 +376,53 @@ async fn a_failed_init_is_reported_to_the_caller_and_in_the_log() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snap_start_version_answers_its_first_call_without_init() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let live = serve_with(dir.path(), Settings::default()).await;
+    let snap_start = json!({ "SnapStart": { "ApplyOn": "PublishedVersions" } });
+    live.deploy("heavy", "init-heavy", snap_start).await;
+    let (status, _, published) = live
+        .call("POST", "/2015-03-31/functions/heavy/versions", Some(json!({})))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{published}");
+    assert_eq!(published["SnapStart"]["OptimizationStatus"], "On", "{published}");
+    assert_eq!(
+        (published["State"].clone(), published["StateReasonCode"].clone()),
+        (json!("Pending"), json!("Creating"))
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, _, config) = live
+            .call(
+                "GET",
+                "/2015-03-31/functions/heavy/configuration?Qualifier=1",
+                None,
+            )
+            .await;
+        if config["State"] == "Active" {
+            break;
+        }
+        assert_eq!(config["State"], "Pending", "{config}");
+        assert!(Instant::now() < deadline, "the snapshot never finished: {config}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let started = Instant::now();
+    let first = invoke(&live, "heavy:1", json!({ "index": 3 })).await;
+    let latency = started.elapsed();
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    assert!(first.body["value"].is_u64(), "{}", first.body);
+    assert!(
+        !first.cold(),
+        "restored from the snapshot: no Init Duration: {}",
+        first.log
+    );
+    assert!(
+        latency < Duration::from_millis(100),
+        "first call took {latency:?} (Init alone is ~200 ms)"
+    );
+    // $LATEST has no snapshot: its first call pays Init.
+    let latest = invoke(&live, "heavy", json!({ "index": 3 })).await;
+    assert!(latest.cold(), "{}", latest.log);
+}

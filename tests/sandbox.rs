@@ -3,8 +3,8 @@
 mod support;
 
 use lambkin_host::sandbox::{
-    ExecutionEnvironment, FunctionSpec, Invocation, InvokeRequest, PreparedFunction, Sandbox, SandboxConfig,
-    SandboxError,
+    ExecutionEnvironment, FunctionSpec, Initialization, Invocation, InvokeRequest, PreparedFunction, Sandbox,
+    SandboxConfig, SandboxError,
 };
 use serde_json::{Value, json};
 use std::sync::{Arc, OnceLock};
@@ -465,4 +465,70 @@ async fn layers_are_mounted_read_only_at_opt() {
     let untouched = std::fs::read(opt.path().join("config/greeting.txt")).expect("read");
     assert_eq!(untouched, b"hello from a layer");
     assert!(!opt.path().join("new.txt").exists());
+}
+
+/// A SnapStart snapshot of `example` (Init run once), prepared to restore from.
+async fn restored(example: &str, configure: impl FnOnce(&mut FunctionSpec)) -> Arc<PreparedFunction> {
+    let mut spec = FunctionSpec::new(example, "eu-west-1", "123456789012");
+    configure(&mut spec);
+    let snapshot = sandbox()
+        .snapshot(&support::example_bytes(example), spec.clone())
+        .await
+        .expect("snapshot");
+    spec.restored = true;
+    let code = sandbox().load(&snapshot).expect("the snapshot compiles");
+    sandbox().prepare(&code, spec).expect("the snapshot links")
+}
+
+#[tokio::test]
+async fn a_snapshot_restores_what_init_built_without_running_init() {
+    let heavy = restored("init-heavy", |_| {}).await;
+    let started = Instant::now();
+    let mut env = ExecutionEnvironment::start_as(&heavy, Initialization::SnapStart)
+        .await
+        .expect("restored");
+    let restore = started.elapsed();
+    assert!(
+        restore < Duration::from_millis(50),
+        "Init (~200 ms) ran again: {restore:?}"
+    );
+    let first = invoke(&mut env, json!({"index": 5})).await;
+    assert!(first.report.init_duration.is_none(), "{}", first.log);
+    assert!(!first.log.contains("INIT_START"), "{}", first.log);
+    // The table Init built is there, the same in every environment restored from the snapshot.
+    let mut other = ExecutionEnvironment::start_as(&heavy, Initialization::SnapStart)
+        .await
+        .expect("restored");
+    assert_eq!(body(&first), body(&invoke(&mut other, json!({"index": 5})).await));
+    assert!(body(&first)["rounds"].as_u64().is_some_and(|r| r >= 1));
+}
+
+#[tokio::test]
+async fn a_restored_environment_says_snap_start() {
+    let echo = restored("echo", |_| {}).await;
+    let mut env = ExecutionEnvironment::start_as(&echo, Initialization::SnapStart)
+        .await
+        .expect("restored");
+    let answer = body(&invoke(&mut env, json!({})).await);
+    assert_eq!(
+        answer["environment"]["AWS_LAMBDA_INITIALIZATION_TYPE"],
+        "snap-start"
+    );
+}
+
+#[tokio::test]
+async fn a_snapshot_of_a_failing_init_is_refused_with_its_error() {
+    let mut spec = FunctionSpec::new("counter", "eu-west-1", "123456789012");
+    spec.environment.insert("FAIL_INIT".into(), "1".into());
+    let error = sandbox()
+        .snapshot(&support::example_bytes("counter"), spec)
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        error
+            .to_string()
+            .starts_with("CounterInitError: Init refused on purpose"),
+        "{error}"
+    );
 }

@@ -295,7 +295,8 @@ impl Live {
         let (status, _, config) = self.call("POST", "/2015-03-31/functions", Some(body)).await;
         assert_eq!(status, StatusCode::CREATED, "{config}");
         let path = format!("/2015-03-31/functions/{name}/configuration");
-        for _ in 0..500 {
+        // Generous: on a fresh clone the compile cache is cold, and tests compile side by side.
+        for _ in 0..6000 {
             let (_, _, config) = self.call("GET", &path, None).await;
             match config["State"].as_str() {
                 Some("Active") => return,
@@ -303,7 +304,7 @@ impl Live {
                 _ => panic!("{name} did not become Active: {config}"),
             }
         }
-        panic!("{name} was still Pending after 10 s");
+        panic!("{name} was still Pending after 120 s");
     }
 
     /// CreateFunctionUrlConfig for `name` ($LATEST) with `config` (AuthType, InvokeMode, Cors);

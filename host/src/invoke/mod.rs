@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use crate::api::ApiError;
 use crate::registry::{InvocationTarget, Registry};
-use crate::sandbox::{FunctionError, FunctionSpec, InvokeRequest, Sandbox};
+use crate::sandbox::{FunctionError, InvokeRequest, Sandbox};
 use concurrency::{Concurrency, FunctionConcurrency, FunctionCounters, Limit, Slot};
 use pool::{EnvironmentPool, PoolCounts, ProvisionedStatus};
 
@@ -279,38 +279,22 @@ impl Invoker {
         })
     }
 
-    /// The prepared revision for `target`, preparing it on first use.
+    /// The prepared revision for `target` (from its SnapStart snapshot when it has one),
+    /// preparing it on first use.
     async fn deploy(&self, target: InvocationTarget) -> Result<Arc<EnvironmentPool>, ApiError> {
         let config = &target.configuration;
         let key = (config.function_name.clone(), config.version.clone());
+        let code_sha256 = target.snapshot_sha256.as_ref().unwrap_or(&target.wasm_sha256);
+        let revision = format!("{}/{code_sha256}", config.revision_id);
         let mut deployed = self.deployed.lock().await;
         if let Some(existing) = deployed.get(&key)
-            && existing.revision_id == config.revision_id
+            && existing.revision == revision
         {
             return Ok(existing.clone());
         }
-        let wasm = self.registry.code(&target.wasm_sha256).await?;
-        let layer_arns: Vec<String> = config
-            .layers
-            .iter()
-            .filter_map(|l| l.get("Arn").and_then(|a| a.as_str()).map(str::to_string))
-            .collect();
-        let spec = FunctionSpec {
-            name: config.function_name.clone(),
-            version: config.version.clone(),
-            function_arn: self.registry.function_arn(&config.function_name),
-            handler: config.handler.clone(),
-            region: self.registry.region().to_string(),
-            memory_mb: config.memory_size,
-            timeout: std::time::Duration::from_secs(u64::from(config.timeout)),
-            ephemeral_storage_mb: config.ephemeral_storage.size,
-            environment: config
-                .environment
-                .as_ref()
-                .map(|e| e.variables.clone())
-                .unwrap_or_default(),
-            opt_dir: self.registry.opt_dir(&layer_arns).await?,
-        };
+        let wasm = self.registry.code(code_sha256).await?;
+        let mut spec = self.registry.function_spec(config).await?;
+        spec.restored = target.snapshot_sha256.is_some();
         let sandbox = self.sandbox.clone();
         let function = tokio::task::spawn_blocking(move || {
             let code = sandbox.load(&wasm)?;
@@ -319,7 +303,7 @@ impl Invoker {
         .await
         .map_err(|e| ApiError::Service(format!("preparing the function: {e}")))?
         .map_err(|e| ApiError::InvalidZipFile(e.to_string()))?;
-        let entry = Arc::new(EnvironmentPool::new(config.revision_id.clone(), function));
+        let entry = Arc::new(EnvironmentPool::new(revision, function));
         deployed.insert(key, entry.clone());
         Ok(entry)
     }

@@ -14,8 +14,8 @@ use crate::sandbox::{
 };
 
 pub struct EnvironmentPool {
-    /// The configuration revision it was prepared from: a new revision gets a new pool.
-    pub revision_id: String,
+    /// The configuration revision and code it was prepared from: a new one gets a new pool.
+    pub revision: String,
     pub function: Arc<PreparedFunction>,
     state: Mutex<PoolState>,
     /// Environments started for an invocation that found none idle.
@@ -112,9 +112,9 @@ impl Drop for Initializing<'_> {
 }
 
 impl EnvironmentPool {
-    pub fn new(revision_id: String, function: Arc<PreparedFunction>) -> EnvironmentPool {
+    pub fn new(revision: String, function: Arc<PreparedFunction>) -> EnvironmentPool {
         EnvironmentPool {
-            revision_id,
+            revision,
             function,
             state: Mutex::default(),
             cold_starts: AtomicU64::new(0),
@@ -145,7 +145,11 @@ impl EnvironmentPool {
         }
         let initializing = Initializing(self);
         self.cold_starts.fetch_add(1, Ordering::Relaxed);
-        let started = ExecutionEnvironment::start(&self.function).await;
+        let kind = match self.function.spec.restored {
+            true => Initialization::SnapStart,
+            false => Initialization::OnDemand,
+        };
+        let started = ExecutionEnvironment::start_as(&self.function, kind).await;
         drop(initializing);
         let environment = started?;
         self.lock().busy += 1;

@@ -341,6 +341,7 @@ impl Registry {
                 configuration: config,
                 wasm_sha256: package.wasm_sha256.clone(),
                 published_from: None,
+                snapshot_sha256: None,
             },
             versions: BTreeMap::new(),
             aliases: BTreeMap::new(),
@@ -502,17 +503,21 @@ impl Registry {
         mut record: FunctionRecord,
         publish: bool,
     ) -> Result<FunctionConfiguration, ApiError> {
-        let published = if publish {
+        let published_version = if publish {
             Some(self.publish_locked(&mut state, &mut record, None).await?)
         } else {
             None
         };
         self.persist(&record).await?;
-        let response = published.unwrap_or_else(|| record.latest.configuration.clone());
+        let published = published_version.is_some();
+        let response = published_version.unwrap_or_else(|| record.latest.configuration.clone());
         let name = record.latest.configuration.function_name.clone();
         let wasm_sha256 = record.latest.wasm_sha256.clone();
         state.functions.insert(name.clone(), record);
         drop(state);
+        if published {
+            self.spawn_snapshot(name.clone(), &response);
+        }
         self.spawn_activation(name, wasm_sha256);
         Ok(response)
     }

@@ -19,6 +19,7 @@ pub mod model;
 pub mod package;
 mod provisioned;
 mod settings;
+mod snapshots;
 mod urls;
 pub mod validate;
 mod versions;
@@ -165,6 +166,23 @@ impl Registry {
         for (name, sha) in pending {
             registry.spawn_activation(name, sha);
         }
+        // Snapshots a crash interrupted are taken again.
+        let snapshots: Vec<(String, FunctionConfiguration)> = registry
+            .state
+            .lock()
+            .await
+            .functions
+            .iter()
+            .flat_map(|(name, r)| {
+                r.versions
+                    .values()
+                    .map(move |v| (name.clone(), v.configuration.clone()))
+            })
+            .filter(|(_, config)| snapshots::awaits_snapshot(config))
+            .collect();
+        for (name, config) in snapshots {
+            registry.spawn_snapshot(name, &config);
+        }
         Ok(registry)
     }
 
@@ -280,7 +298,11 @@ impl Registry {
             let versions = std::iter::once(&mut record.latest).chain(record.versions.values_mut());
             for version in versions {
                 let config = &mut version.configuration;
-                if version.wasm_sha256 == wasm_sha256 && config.last_update_status == "InProgress" {
+                // A version awaiting its snapshot is settled by the snapshot.
+                if version.wasm_sha256 == wasm_sha256
+                    && config.last_update_status == "InProgress"
+                    && !snapshots::awaits_snapshot(config)
+                {
                     settle(config, &verdict);
                     changed = true;
                 }

@@ -126,6 +126,10 @@ pub struct VersionRecord {
     /// publishing an unchanged $LATEST again is a no-op.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub published_from: Option<String>,
+    /// SnapStart: the hash of the snapshot taken after Init (stored as code), which this
+    /// version's environments restore from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_sha256: Option<String>,
 }
 
 /// Everything about one function: the document `functions/<name>.json`.

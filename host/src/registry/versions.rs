@@ -1,6 +1,7 @@
 //! PublishVersion, ListVersionsByFunction and aliases (seed 004 and "Lambda function aliases").
 
 use serde::Deserialize;
+use std::sync::Arc;
 
 use super::functions::{check_revision, paginate};
 use super::model::{AliasConfiguration, FunctionConfiguration, FunctionRecord, RoutingConfig, VersionRecord};
@@ -59,6 +60,8 @@ pub struct InvocationTarget {
     pub configuration: FunctionConfiguration,
     pub wasm_sha256: String,
     pub invoked_function_arn: String,
+    /// SnapStart: the snapshot to restore environments from, instead of running Init.
+    pub snapshot_sha256: Option<String>,
     /// The function's reserved concurrency: its cap on environments busy at once.
     pub reserved_concurrency: Option<u32>,
     /// Without a reservation, the size of the pool it shares: the account's concurrency minus
@@ -162,6 +165,7 @@ impl Registry {
         Ok(InvocationTarget {
             configuration: config.clone(),
             wasm_sha256: version.wasm_sha256.clone(),
+            snapshot_sha256: version.snapshot_sha256.clone(),
             invoked_function_arn,
             reserved_concurrency: record.reserved_concurrency,
             unreserved_capacity,
@@ -196,7 +200,7 @@ impl Registry {
     }
 
     pub async fn publish_version(
-        &self,
+        self: &Arc<Self>,
         name: &str,
         input: PublishInput,
     ) -> Result<FunctionConfiguration, ApiError> {
@@ -205,6 +209,8 @@ impl Registry {
         let published = self.publish_locked(&mut state, &mut record, Some(input)).await?;
         self.persist(&record).await?;
         state.functions.insert(name.to_string(), record);
+        drop(state);
+        self.spawn_snapshot(name.to_string(), &published);
         Ok(published)
     }
 
@@ -254,9 +260,8 @@ impl Registry {
         if let Some(description) = input.description {
             config.description = description;
         }
-        if config.snap_start.apply_on == "PublishedVersions" {
-            config.snap_start.optimization_status = "On".into();
-        }
+        version.snapshot_sha256 = None;
+        super::snapshots::mark_for_snapshot(&mut version.configuration);
         self.persist_counter(&name, number).await?;
         state.counters.insert(name, number);
         let published = version.configuration.clone();

@@ -141,11 +141,11 @@ pub struct ExecutionEnvironment {
 }
 
 /// An environment before Init: what `create` builds and `start` completes.
-struct Parts {
-    store: wasmtime::Store<EnvState>,
-    log: LogBuffer,
-    log_stream: String,
-    tmp: TmpDir,
+pub(super) struct Parts {
+    pub(super) store: wasmtime::Store<EnvState>,
+    pub(super) log: LogBuffer,
+    pub(super) log_stream: String,
+    pub(super) tmp: TmpDir,
 }
 
 impl ExecutionEnvironment {
@@ -176,7 +176,10 @@ impl ExecutionEnvironment {
         })?;
         // Init's limit covers instantiation (start functions, data segments) too.
         arm(&mut store, init_limit, None);
+        let restored = function.spec.restored;
         let outcome = match function.pre.instantiate_async(&mut store).await {
+            // A snapshot's Init ran when it was taken.
+            Ok(bindings) if restored => Ok(bindings),
             Ok(bindings) => {
                 let init = tokio::time::timeout(init_limit + GRACE, bindings.call_init(&mut store)).await;
                 match init {
@@ -189,22 +192,35 @@ impl ExecutionEnvironment {
             Err(trap) => Err(unhandled(&mut store, &trap, "init", init_limit)),
         };
         let duration = started.elapsed();
+        if restored {
+            return match outcome {
+                Ok(bindings) => Ok(Self::assemble(
+                    function, store, bindings, log, log_stream, tmp, None,
+                )),
+                Err(error) => Err(InitFailure {
+                    log: log.take() + &logs::restore_report_line(duration, &error.error_type),
+                    error,
+                }),
+            };
+        }
         let init_log = logs::init_log(
             RUNTIME_VERSION,
             &super::runtime_version_arn(&function.spec.region),
             &log.take(),
         );
         match outcome {
-            Ok(bindings) => Ok(ExecutionEnvironment {
-                function: function.clone(),
-                store,
-                bindings,
-                log,
-                log_stream,
-                _tmp: tmp,
-                pending_init: Some((duration, init_log)).filter(|_| kind == Initialization::OnDemand),
-                reusable: true,
-            }),
+            Ok(bindings) => {
+                let pending_init = Some((duration, init_log)).filter(|_| kind == Initialization::OnDemand);
+                Ok(Self::assemble(
+                    function,
+                    store,
+                    bindings,
+                    log,
+                    log_stream,
+                    tmp,
+                    pending_init,
+                ))
+            }
             Err(error) => Err(InitFailure {
                 log: init_log + &logs::init_report_line(duration, &error.error_type),
                 error,
@@ -212,8 +228,29 @@ impl ExecutionEnvironment {
         }
     }
 
+    fn assemble(
+        function: &Arc<PreparedFunction>,
+        store: wasmtime::Store<EnvState>,
+        bindings: Function,
+        log: LogBuffer,
+        log_stream: String,
+        tmp: TmpDir,
+        pending_init: Option<(Duration, String)>,
+    ) -> ExecutionEnvironment {
+        ExecutionEnvironment {
+            function: function.clone(),
+            store,
+            bindings,
+            log,
+            log_stream,
+            _tmp: tmp,
+            pending_init,
+            reusable: true,
+        }
+    }
+
     /// The Store with WASI (only `/tmp`, no sockets), limits and the epoch callback.
-    fn create(function: &PreparedFunction, kind: Initialization) -> anyhow::Result<Parts> {
+    pub(super) fn create(function: &PreparedFunction, kind: Initialization) -> anyhow::Result<Parts> {
         let spec = &function.spec;
         let tmp = function.sandbox.inner.tmp_dirs.take()?;
         let log = LogBuffer::default();
@@ -366,10 +403,14 @@ impl ExecutionEnvironment {
 
 /// Extra time past the deadline before the host gives up on a guest blocked in a host call
 /// (a guest running wasm is stopped by the epoch callback at the deadline itself).
-const GRACE: Duration = Duration::from_millis(50);
+pub(super) const GRACE: Duration = Duration::from_millis(50);
 
 /// Prepares the Store for a phase that may run for `limit`.
-fn arm(store: &mut wasmtime::Store<EnvState>, limit: Duration, stream: Option<UnboundedSender<Bytes>>) {
+pub(super) fn arm(
+    store: &mut wasmtime::Store<EnvState>,
+    limit: Duration,
+    stream: Option<UnboundedSender<Bytes>>,
+) {
     let state = store.data_mut();
     state.deadline = Instant::now() + limit;
     state.timed_out = false;

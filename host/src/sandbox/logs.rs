@@ -170,6 +170,14 @@ pub fn init_report_line(duration: Duration, error_type: &str) -> String {
     )
 }
 
+/// RESTORE_REPORT, written when restoring a snapshot fails.
+pub fn restore_report_line(duration: Duration, error_type: &str) -> String {
+    format!(
+        "RESTORE_REPORT Restore Duration: {:.2} ms\tStatus: error\tError Type: {error_type}\n",
+        millis(duration)
+    )
+}
+
 fn push_output(log: &mut String, output: &str) {
     log.push_str(output);
     if !output.is_empty() && !output.ends_with('\n') {

@@ -12,6 +12,7 @@ mod env_vars;
 mod environment;
 mod limits;
 pub mod logs;
+mod snapshot;
 mod tmp_dirs;
 mod tmp_quota;
 
@@ -30,6 +31,7 @@ pub use environment::{
     ExecutionEnvironment, FunctionError, InitFailure, Initialization, Invocation, InvokeRequest,
 };
 pub use logs::Report;
+pub use snapshot::SnapshotError;
 
 /// Host side of the WIT world in `guest-sdk/wit`.
 mod bindings {
@@ -94,6 +96,9 @@ pub struct FunctionSpec {
     pub environment: BTreeMap<String, String>,
     /// The function's layers, unpacked: mounted read-only at `/opt`.
     pub opt_dir: Option<PathBuf>,
+    /// The code is a snapshot taken after Init ([`Sandbox::snapshot`]): its environments are
+    /// restored (`snap-start`) and skip Init.
+    pub restored: bool,
 }
 
 impl FunctionSpec {
@@ -110,6 +115,7 @@ impl FunctionSpec {
             ephemeral_storage_mb: 512,
             environment: BTreeMap::new(),
             opt_dir: None,
+            restored: false,
         }
     }
 }
