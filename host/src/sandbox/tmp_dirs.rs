@@ -18,6 +18,9 @@ const MAX_SPARES: usize = 256;
 const MIN_SPARES: usize = 16;
 /// How often the recycler looks at the returned directories.
 const RECYCLE_INTERVAL: Duration = Duration::from_millis(10);
+/// New directories are spread over this many parents: a mkdir holds its parent's inode lock, so
+/// cold starts on several threads creating directories in one parent would queue behind it.
+const SHARDS: u64 = 16;
 
 #[derive(Clone)]
 pub struct TmpDirPool {
@@ -73,7 +76,10 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Shared {
     fn create(&self) -> std::io::Result<PathBuf> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let path = self.root.join(format!("env-{id}"));
+        let path = self
+            .root
+            .join(format!("{:x}", id % SHARDS))
+            .join(format!("env-{id}"));
         std::fs::create_dir(&path)?;
         Ok(path)
     }
@@ -102,7 +108,9 @@ impl Shared {
 
 impl TmpDirPool {
     pub fn new(root: PathBuf) -> std::io::Result<TmpDirPool> {
-        std::fs::create_dir_all(&root)?;
+        for shard in 0..SHARDS {
+            std::fs::create_dir_all(root.join(format!("{shard:x}")))?;
+        }
         let shared = Arc::new(Shared {
             root,
             spares: Mutex::new(Vec::new()),
