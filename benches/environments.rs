@@ -2,8 +2,9 @@
 //! - `cold_start/init-heavy/{on-demand,snap-start}`: a new environment of `init-heavy` (Init
 //!   builds a table for ~200 ms) plus one invocation, without and with a SnapStart snapshot;
 //! - `cold_start/hello/snap-start`: the same for `hello` restored from its snapshot;
-//! - `fresh_environments/{1,2}_threads`: 256 cold starts of `hello` (start, invoke, drop) spread
-//!   over a tokio runtime with one or two worker threads — how cold starts scale with cores;
+//! - `fresh_environments/{1,2}_threads`: 256 cold starts of `hello` (start, invoke, drop) by four
+//!   tasks per worker of a tokio runtime with one or two worker threads — how cold starts scale
+//!   with cores;
 //! - before the benchmarks, the resident memory one idle `hello` environment adds (RSS growth
 //!   over 500 idle environments, divided by 500), printed as `idle environment: … KiB`.
 //!
@@ -136,16 +137,21 @@ fn environments(c: &mut Criterion) {
                 let started = Instant::now();
                 for _ in 0..iterations {
                     pool.block_on(async {
-                        let tasks: Vec<_> = (0..batch)
+                        // Four tasks per worker, each starting its share of environments one
+                        // after another: the workers do the cold starts, not task bookkeeping.
+                        let tasks = 4 * threads as u64;
+                        let handles: Vec<_> = (0..tasks)
                             .map(|_| {
                                 let hello = hello.clone();
-                                tokio::spawn(
-                                    async move { cold_start(&hello, Initialization::OnDemand).await },
-                                )
+                                tokio::spawn(async move {
+                                    for _ in 0..batch / tasks {
+                                        cold_start(&hello, Initialization::OnDemand).await;
+                                    }
+                                })
                             })
                             .collect();
-                        for task in tasks {
-                            task.await.expect("cold start task");
+                        for handle in handles {
+                            handle.await.expect("cold start task");
                         }
                     });
                 }

@@ -532,3 +532,33 @@ async fn a_snapshot_of_a_failing_init_is_refused_with_its_error() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn a_recycled_tmp_directory_never_shows_what_the_last_environment_left() {
+    // Its own sandbox, so that this test alone takes and returns its directories: after the
+    // first few rounds every environment gets a directory another one used.
+    let sandbox = Sandbox::new(SandboxConfig::default()).expect("sandbox");
+    let code = sandbox.load(&support::example_bytes("tmp")).expect("compiles");
+    let tmp = sandbox
+        .prepare(&code, FunctionSpec::new("tmp", "eu-west-1", "123456789012"))
+        .expect("links");
+    for round in 0..48 {
+        let mut env = start(&tmp).await;
+        let event = if round % 2 == 0 {
+            // Leaves a file behind (created through wasi:filesystem open-at with CREATE).
+            json!({ "leave": format!("secret {round}") })
+        } else {
+            // Touches nothing: its directory goes back without a clean-up.
+            json!({})
+        };
+        let seen = body(&invoke(&mut env, event).await);
+        assert_eq!(
+            seen["previous"],
+            Value::Null,
+            "round {round} saw another environment's /tmp"
+        );
+        drop(env);
+        // Let the recycler (every 10 ms) take the directory back.
+        tokio::time::sleep(Duration::from_millis(15)).await;
+    }
+}

@@ -274,6 +274,7 @@ impl ExecutionEnvironment {
             tmp_quota: TmpQuota::new(
                 tmp.path().to_path_buf(),
                 u64::from(spec.ephemeral_storage_mb) << 20,
+                tmp.touched(),
             ),
             deadline: Instant::now(),
             timed_out: false,

@@ -1,11 +1,13 @@
 //! The host directories behind the environments' `/tmp`.
 //!
 //! Creating and removing a directory costs an ext4 inode each way (~100 µs together, most of a
-//! cold start), so directories are recycled: a dropped environment's directory is put on a list
-//! that a background thread empties every few milliseconds, cleaning each directory and putting it
-//! back on the spare list; a new environment takes a spare. Nothing on the request path makes a
-//! syscall or wakes a thread. A directory is only ever handed out empty, so nothing crosses
-//! environments.
+//! cold start), so directories are recycled. A dropped environment's directory goes straight
+//! back on the spare list if its environment never created anything in `/tmp` (the quota's
+//! shadowed filesystem calls mark it "touched" before any file, directory or link can appear);
+//! otherwise it goes on a list that a background thread empties every few milliseconds, cleaning
+//! each directory and putting it back on the spare list. A new environment takes a spare. Nothing
+//! on the request path makes a syscall or wakes a thread. A directory is only ever handed out
+//! empty, so nothing crosses environments.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -38,7 +40,7 @@ struct Shared {
     root: PathBuf,
     /// Empty directories ready to be handed out.
     spares: Mutex<Vec<PathBuf>>,
-    /// Directories of environments that are gone, waiting to be emptied.
+    /// Directories of environments that are gone and may hold something, waiting to be emptied.
     returned: Mutex<Vec<PathBuf>>,
     /// Numbers new directories (`env-<n>`) so names never collide within the root.
     next_id: AtomicU64,
@@ -48,18 +50,35 @@ struct Shared {
 pub struct TmpDir {
     path: PathBuf,
     pool: TmpDirPool,
+    /// Set (by the `/tmp` quota's shadowed filesystem calls) before anything may have been put
+    /// in the directory; one never touched is still empty and skips the clean-up.
+    touched: Arc<AtomicBool>,
 }
 
 impl TmpDir {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// The mark the environment's filesystem calls set.
+    pub fn touched(&self) -> Arc<AtomicBool> {
+        self.touched.clone()
+    }
 }
 
 impl Drop for TmpDir {
     fn drop(&mut self) {
         let path = std::mem::take(&mut self.path);
-        lock(&self.pool.inner.shared.returned).push(path);
+        let shared = &self.pool.inner.shared;
+        // Untouched, it is as empty as when it was handed out: a spare again at once.
+        if !self.touched.load(Ordering::Relaxed) {
+            let mut spares = lock(&shared.spares);
+            if spares.len() < MAX_SPARES {
+                spares.push(path);
+                return;
+            }
+        }
+        lock(&shared.returned).push(path);
     }
 }
 
@@ -128,10 +147,8 @@ impl TmpDirPool {
                     worker.recycle();
                 }
                 // The pool is gone: nothing will be handed out again.
-                for dir in lock(&worker.spares)
-                    .drain(..)
-                    .chain(lock(&worker.returned).drain(..))
-                {
+                let returned: Vec<PathBuf> = lock(&worker.returned).drain(..).collect();
+                for dir in lock(&worker.spares).drain(..).chain(returned) {
                     let _ = std::fs::remove_dir_all(dir);
                 }
             })?;
@@ -151,6 +168,7 @@ impl TmpDirPool {
         Ok(TmpDir {
             path,
             pool: self.clone(),
+            touched: Arc::new(AtomicBool::new(false)),
         })
     }
 }
@@ -179,6 +197,7 @@ mod tests {
         // Use up the stock so that the next spare can only be a recycled directory.
         let stock: Vec<TmpDir> = (0..MIN_SPARES).map(|_| pool.take().expect("dir")).collect();
         let first = pool.take().expect("dir");
+        first.touched().store(true, Ordering::Relaxed);
         let path = first.path().to_path_buf();
         std::fs::create_dir(path.join("sub")).expect("mkdir");
         std::fs::write(path.join("sub/file"), b"secret").expect("write");

@@ -11,11 +11,14 @@
 
 use bytes::Bytes;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use wasmtime::StoreContextMut;
 use wasmtime::component::{Linker, Resource};
 use wasmtime_wasi::filesystem::WasiFilesystemView;
-use wasmtime_wasi::p2::bindings::filesystem::types::{Descriptor, ErrorCode, HostDescriptor};
+use wasmtime_wasi::p2::bindings::filesystem::types::{
+    Descriptor, DescriptorFlags, ErrorCode, HostDescriptor, OpenFlags, PathFlags,
+};
 use wasmtime_wasi::p2::{DynOutputStream, FsResult, OutputStream, Pollable, StreamError};
 
 use super::EnvState;
@@ -33,20 +36,29 @@ pub struct TmpQuota {
 struct QuotaInner {
     dir: PathBuf,
     limit: u64,
+    /// Set before the guest may add an entry to its `/tmp` (shared with the directory, whose
+    /// recycler empties only what was touched).
+    touched: Arc<AtomicBool>,
     /// Bytes counted as used: the directory's size when last measured plus every write since.
     /// Overwrites are counted again, so this only errs high; it is re-measured before refusing.
     used: Mutex<u64>,
 }
 
 impl TmpQuota {
-    pub fn new(dir: PathBuf, limit: u64) -> TmpQuota {
+    pub fn new(dir: PathBuf, limit: u64, touched: Arc<AtomicBool>) -> TmpQuota {
         TmpQuota {
             inner: Arc::new(QuotaInner {
                 dir,
                 limit,
+                touched,
                 used: Mutex::new(0),
             }),
         }
+    }
+
+    /// The guest is about to do something that may add an entry to its `/tmp`.
+    fn touch(&self) {
+        self.inner.touched.store(true, Ordering::Relaxed);
     }
 
     /// Whether another byte would fit.
@@ -169,6 +181,82 @@ pub fn add_to_linker(linker: &mut Linker<EnvState>) -> wasmtime::Result<()> {
                 }
                 let resized = HostDescriptor::set_size(&mut store.data_mut().filesystem(), fd, size).await;
                 wit_result(resized)
+            })
+        },
+    )?;
+    // The only ways an entry appears in a directory: created files, directories, symlinks and
+    // hard links. Each marks `/tmp` as touched first.
+    types.func_wrap_async(
+        "[method]descriptor.open-at",
+        |mut store: StoreContextMut<'_, EnvState>,
+         (fd, path_flags, path, open_flags, flags): (
+            Resource<Descriptor>,
+            PathFlags,
+            String,
+            OpenFlags,
+            DescriptorFlags,
+        )| {
+            Box::new(async move {
+                if open_flags.contains(OpenFlags::CREATE) {
+                    store.data().tmp_quota.touch();
+                }
+                let opened = HostDescriptor::open_at(
+                    &mut store.data_mut().filesystem(),
+                    fd,
+                    path_flags,
+                    path,
+                    open_flags,
+                    flags,
+                )
+                .await;
+                wit_result(opened)
+            })
+        },
+    )?;
+    types.func_wrap_async(
+        "[method]descriptor.create-directory-at",
+        |mut store: StoreContextMut<'_, EnvState>, (fd, path): (Resource<Descriptor>, String)| {
+            Box::new(async move {
+                store.data().tmp_quota.touch();
+                let created =
+                    HostDescriptor::create_directory_at(&mut store.data_mut().filesystem(), fd, path).await;
+                wit_result(created)
+            })
+        },
+    )?;
+    types.func_wrap_async(
+        "[method]descriptor.symlink-at",
+        |mut store: StoreContextMut<'_, EnvState>, (fd, old, new): (Resource<Descriptor>, String, String)| {
+            Box::new(async move {
+                store.data().tmp_quota.touch();
+                let linked =
+                    HostDescriptor::symlink_at(&mut store.data_mut().filesystem(), fd, old, new).await;
+                wit_result(linked)
+            })
+        },
+    )?;
+    types.func_wrap_async(
+        "[method]descriptor.link-at",
+        |mut store: StoreContextMut<'_, EnvState>,
+         (fd, old_flags, old, new_fd, new): (
+            Resource<Descriptor>,
+            PathFlags,
+            String,
+            Resource<Descriptor>,
+            String,
+        )| {
+            Box::new(async move {
+                store.data().tmp_quota.touch();
+                let linked = HostDescriptor::link_at(
+                    &mut store.data_mut().filesystem(),
+                    fd,
+                    old_flags,
+                    old,
+                    new_fd,
+                    new,
+                )
+                .await;
+                wit_result(linked)
             })
         },
     )?;
