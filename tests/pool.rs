@@ -213,7 +213,7 @@ async fn the_account_limit_throttles_unreserved_functions() {
 async fn a_cpu_bound_guest_does_not_delay_other_invocations() {
     let dir = tempfile::tempdir().expect("tempdir");
     let live = server(dir.path(), Settings::default()).await;
-    live.deploy("spin", "spin", json!({ "Timeout": 2 })).await;
+    live.deploy("spin", "spin", json!({ "Timeout": 1 })).await;
     invoke(&live, "counter", json!({})).await;
     async fn median_latency(live: &Live) -> Duration {
         let mut samples = Vec::new();

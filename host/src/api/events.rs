@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use super::{ApiError, FunctionRef, Page, body, json, list};
+use super::{ApiError, Page, body, json, list, listing, target};
 use crate::server::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -23,10 +23,6 @@ pub fn router() -> Router<AppState> {
             "/2019-09-25/functions/{name}/event-invoke-config/list",
             get(list_configs),
         )
-}
-
-fn target(app: &AppState, name: &str, page: &Page) -> Result<FunctionRef, ApiError> {
-    FunctionRef::parse(name, page.qualifier.as_deref(), &app.registry)
 }
 
 async fn put_config(
@@ -93,11 +89,10 @@ async fn list_configs(
     Path(name): Path<String>,
     Query(page): Query<Page>,
 ) -> Result<Response, ApiError> {
-    let name = FunctionRef::parse(&name, None, &app.registry)?.unqualified()?;
-    let max_items = page.max_items()?.min(50);
+    let (name, marker, max_items) = listing(&app, &name, &page)?;
     let (configs, next) = app
         .registry
-        .list_event_invoke_configs(&name, page.marker.as_deref(), max_items)
+        .list_event_invoke_configs(&name, marker, max_items)
         .await?;
     Ok(list("FunctionEventInvokeConfigs", configs, next))
 }

@@ -66,6 +66,22 @@ pub(crate) fn list<T: serde::Serialize>(key: &str, items: Vec<T>, next_marker: O
     json(StatusCode::OK, &response)
 }
 
+/// The function and qualifier (path, or `?Qualifier=`) a sub-resource request names.
+pub(crate) fn target(app: &AppState, name: &str, page: &Page) -> Result<FunctionRef, ApiError> {
+    FunctionRef::parse(name, page.qualifier.as_deref(), &app.registry)
+}
+
+/// What the List operations of a function's configurations read: the function (unqualified),
+/// `Marker`, and `MaxItems` capped at the model's 50.
+pub(crate) fn listing<'a>(
+    app: &AppState,
+    name: &str,
+    page: &'a Page,
+) -> Result<(String, Option<&'a str>, usize), ApiError> {
+    let name = FunctionRef::parse(name, None, &app.registry)?.unqualified()?;
+    Ok((name, page.marker.as_deref(), page.max_items()?.min(50)))
+}
+
 /// `Marker` / `MaxItems` of the list operations.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]

@@ -11,7 +11,7 @@ use axum::routing::get;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{ApiError, FunctionRef, Page, body, json, list};
+use super::{ApiError, Page, body, json, list, listing, target};
 use crate::registry::model::ProvisionedConfig;
 use crate::server::AppState;
 
@@ -52,10 +52,6 @@ async fn render(app: &AppState, name: &str, qualifier: &str, config: &Provisione
         out["StatusReason"] = json!(reason);
     }
     out
-}
-
-fn target(app: &AppState, name: &str, page: &Page) -> Result<FunctionRef, ApiError> {
-    FunctionRef::parse(name, page.qualifier.as_deref(), &app.registry)
 }
 
 async fn put_config(
@@ -106,12 +102,8 @@ async fn delete_config(
 }
 
 async fn list_configs(app: &AppState, name: &str, page: &Page) -> Result<Response, ApiError> {
-    let name = FunctionRef::parse(name, None, &app.registry)?.unqualified()?;
-    let max_items = page.max_items()?.min(50);
-    let (configs, next) = app
-        .registry
-        .list_provisioned(&name, page.marker.as_deref(), max_items)
-        .await?;
+    let (name, marker, max_items) = listing(app, name, page)?;
+    let (configs, next) = app.registry.list_provisioned(&name, marker, max_items).await?;
     let mut rendered = Vec::with_capacity(configs.len());
     for (qualifier, config) in &configs {
         let mut item = render(app, &name, qualifier, config).await;

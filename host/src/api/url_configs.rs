@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use super::{ApiError, FunctionRef, Page, body, json, list};
+use super::{ApiError, FunctionRef, Page, body, json, list, listing, target};
 use crate::registry::UrlConfig;
 use crate::server::AppState;
 
@@ -47,10 +47,6 @@ fn render(app: &AppState, name: &str, qualifier: &str, config: &UrlConfig, modif
         out["LastModifiedTime"] = json!(config.last_modified_time);
     }
     out
-}
-
-fn target(app: &AppState, name: &str, page: &Page) -> Result<FunctionRef, ApiError> {
-    FunctionRef::parse(name, page.qualifier.as_deref(), &app.registry)
 }
 
 fn qualifier_of(f: &FunctionRef) -> &str {
@@ -124,12 +120,8 @@ async fn list_urls(
     Path(name): Path<String>,
     Query(page): Query<Page>,
 ) -> Result<Response, ApiError> {
-    let name = FunctionRef::parse(&name, None, &app.registry)?.unqualified()?;
-    let max_items = page.max_items()?.min(50);
-    let (configs, next) = app
-        .registry
-        .list_urls(&name, page.marker.as_deref(), max_items)
-        .await?;
+    let (name, marker, max_items) = listing(&app, &name, &page)?;
+    let (configs, next) = app.registry.list_urls(&name, marker, max_items).await?;
     let rendered: Vec<Value> = configs
         .iter()
         .map(|(qualifier, config)| render(&app, &name, qualifier, config, true))
