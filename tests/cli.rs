@@ -246,3 +246,132 @@ fn serve_answers_in_the_aws_format_and_stops_on_sigterm() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// `lambkin serve` on `listen` with `args` and `env`, no LAMBKIN_* keys from the environment.
+fn serve(listen: &str, args: &[&str], env: &[(&str, &str)], data: &std::path::Path) -> std::process::Child {
+    let mut command = lambkin();
+    command
+        .args(["serve", "--listen", listen])
+        .args(args)
+        .env("LAMBKIN_DATA_DIR", data)
+        .env_remove("LAMBKIN_ACCESS_KEY_ID")
+        .env_remove("LAMBKIN_SECRET_ACCESS_KEY")
+        .env_remove("LAMBKIN_CREDENTIALS_FILE")
+        .env_remove("LAMBKIN_ALLOW_ANONYMOUS")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.spawn().expect("spawn lambkin serve")
+}
+
+/// Waits for GET /health on loopback; false if the process ended first.
+fn comes_up(server: &mut std::process::Child, port: u16) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if http_get(port, "/health").is_some_and(|r| r.starts_with("HTTP/1.1 200")) {
+            return true;
+        }
+        if server.try_wait().expect("wait").is_some() {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+/// Waits (bounded) for the process to exit; its status and stderr.
+fn exits(mut server: std::process::Child) -> (std::process::ExitStatus, String) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = server.try_wait().expect("wait") {
+            let mut stderr = String::new();
+            if let Some(mut pipe) = server.stderr.take() {
+                pipe.read_to_string(&mut stderr).expect("stderr");
+            }
+            return (status, stderr);
+        }
+        if Instant::now() >= deadline {
+            let _ = server.kill();
+            panic!("lambkin serve did not exit");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn an_anonymous_server_refuses_to_listen_beyond_loopback() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let server = serve(&format!("0.0.0.0:{port}"), &[], &[], data.path());
+    let (status, stderr) = exits(server);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "refusing to serve on 0.0.0.0:{port} without credentials"
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--allow-anonymous"), "{stderr}");
+    assert!(http_get(port, "/health").is_none(), "nothing may listen");
+
+    // Half a key pair, or a secret of the wrong shape, is refused as clearly.
+    let server = serve(
+        &format!("0.0.0.0:{port}"),
+        &[],
+        &[("LAMBKIN_ACCESS_KEY_ID", "AKIDTEST")],
+        data.path(),
+    );
+    let (status, stderr) = exits(server);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("go together"), "{stderr}");
+    let short = [
+        ("LAMBKIN_ACCESS_KEY_ID", "AKIDTEST"),
+        ("LAMBKIN_SECRET_ACCESS_KEY", "short"),
+    ];
+    let (status, stderr) = exits(serve(&format!("0.0.0.0:{port}"), &[], &short, data.path()));
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("40 characters"), "{stderr}");
+}
+
+#[test]
+fn allow_anonymous_or_credentials_let_a_server_listen_on_any_address() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let mut server = serve(
+        &format!("0.0.0.0:{port}"),
+        &["--allow-anonymous"],
+        &[],
+        data.path(),
+    );
+    assert!(comes_up(&mut server, port), "--allow-anonymous serves on 0.0.0.0");
+    let listed = http_get(port, "/2015-03-31/functions/").expect("response");
+    assert!(
+        listed.starts_with("HTTP/1.1 200"),
+        "anonymous: unsigned is fine: {listed}"
+    );
+    server.kill().expect("kill");
+    server.wait().expect("wait");
+
+    let port = free_port();
+    let keys = [
+        ("LAMBKIN_ACCESS_KEY_ID", "AKIDTEST"),
+        (
+            "LAMBKIN_SECRET_ACCESS_KEY",
+            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+        ),
+    ];
+    let mut server = serve(&format!("0.0.0.0:{port}"), &[], &keys, data.path());
+    assert!(comes_up(&mut server, port), "credentials serve on 0.0.0.0");
+    let refused = http_get(port, "/2015-03-31/functions/").expect("response");
+    assert!(refused.starts_with("HTTP/1.1 403"), "{refused}");
+    assert!(
+        refused
+            .to_ascii_lowercase()
+            .contains("x-amzn-errortype: missingauthenticationtokenexception"),
+        "{refused}"
+    );
+    server.kill().expect("kill");
+    server.wait().expect("wait");
+}

@@ -327,3 +327,143 @@ async fn async_failures_are_retried_then_recorded_at_the_on_failure_destination(
     assert_eq!(record["responseContext"]["functionError"], "Unhandled");
     assert_eq!(record["responsePayload"]["errorType"], "InvalidInputError");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_async_queue_refuses_events_with_429_and_loses_none_it_accepted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let front_door = FrontDoor {
+        async_max_queue: 3,
+        ..FrontDoor::default()
+    };
+    // One delivery at a time, each holding its environment for 300 ms: the queue fills.
+    let async_settings = AsyncSettings {
+        workers: 1,
+        ..AsyncSettings::default()
+    };
+    let live = serve(dir.path(), front_door, async_settings).await;
+    live.deploy("slow", "counter", json!({})).await;
+    let slow = json!({ "sleep_ms": 300 }).to_string();
+    for _ in 0..3 {
+        assert_eq!(
+            invoke(&live, "slow", "Event", slow.clone()).await.status(),
+            StatusCode::ACCEPTED
+        );
+    }
+    let full = invoke(&live, "slow", "Event", slow.clone()).await;
+    let (status, error, body) = answer(full).await;
+    assert_eq!(
+        (status, error.as_deref()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("TooManyRequestsException")),
+        "{body}"
+    );
+    assert_eq!(body["Reason"], "CallerRateLimitExceeded", "{body}");
+    assert!(
+        body["Message"]
+            .as_str()
+            .is_some_and(|m| m.contains("queue is full")),
+        "{body}"
+    );
+    // Synchronous calls are not queued: unaffected.
+    let sync = invoke(&live, "slow", "RequestResponse", "{}").await;
+    assert_eq!(sync.status(), StatusCode::OK);
+
+    // The three accepted events are delivered, and then there is room again.
+    let deadline = std::time::Instant::now() + BOUND;
+    loop {
+        let (_, _, health) = live.call("GET", "/health", None).await;
+        if health["asyncQueueDepth"] == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "events never delivered: {health}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        invoke(&live, "slow", "Event", slow).await.status(),
+        StatusCode::ACCEPTED
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn caps_on_functions_versions_and_layers_are_code_storage_exceeded() {
+    use support::server::{Settings, serve_with};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let settings = Settings {
+        limits: lambkin_host::registry::RegistryLimits {
+            max_functions: 2,
+            max_versions: 1,
+            max_layer_versions: 1,
+        },
+        ..Settings::default()
+    };
+    let live = serve_with(dir.path(), settings).await;
+    live.deploy("one", "hello", json!({})).await;
+    live.deploy("two", "hello", json!({})).await;
+    let mut third = support::server::create_body("three", json!({}));
+    third["Code"]["ZipFile"] = json!(support::server::b64(&support::example_bytes("hello")));
+    let refused = live
+        .call("POST", "/2015-03-31/functions", Some(third.clone()))
+        .await;
+    assert_error(
+        refused.clone(),
+        StatusCode::BAD_REQUEST,
+        "CodeStorageExceededException",
+    );
+    assert!(
+        refused.2["Message"]
+            .as_str()
+            .is_some_and(|m| m.contains("--max-functions=2")),
+        "{}",
+        refused.2
+    );
+    let (status, _, _) = live.call("GET", "/2015-03-31/functions/three", None).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "nothing of the refused function is kept"
+    );
+    let (status, _, _) = live.call("DELETE", "/2015-03-31/functions/two", None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _, created) = live.call("POST", "/2015-03-31/functions", Some(third)).await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "room again after a delete: {created}"
+    );
+
+    let publish = "/2015-03-31/functions/one/versions";
+    let (status, _, version) = live.call("POST", publish, Some(json!({}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{version}");
+    // Republishing an unchanged $LATEST is the same version, not a new one: allowed.
+    let (status, _, again) = live.call("POST", publish, Some(json!({}))).await;
+    assert_eq!(
+        (status, &again["Version"]),
+        (StatusCode::CREATED, &version["Version"])
+    );
+    let configuration = "/2015-03-31/functions/one/configuration";
+    let (status, _, _) = live
+        .call("PUT", configuration, Some(json!({ "Description": "changed" })))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let second = live.call("POST", publish, Some(json!({}))).await;
+    assert_error(second, StatusCode::BAD_REQUEST, "CodeStorageExceededException");
+
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    writer
+        .start_file("greeting.txt", zip::write::SimpleFileOptions::default())
+        .expect("zip");
+    std::io::Write::write_all(&mut writer, b"hi").expect("zip");
+    let layer = writer.finish().expect("zip").into_inner();
+    let body = json!({ "Content": { "ZipFile": support::server::b64(&layer) } });
+    let (status, _, first) = live
+        .call("POST", "/2018-10-31/layers/a/versions", Some(body.clone()))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let other = live
+        .call("POST", "/2018-10-31/layers/b/versions", Some(body))
+        .await;
+    assert_error(other, StatusCode::BAD_REQUEST, "CodeStorageExceededException");
+}

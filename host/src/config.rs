@@ -61,6 +61,30 @@ pub struct ServeArgs {
     /// Most bytes a streamed response may carry (Lambda: 20 MB).
     #[arg(long, env = "LAMBKIN_STREAM_MAX_BYTES", default_value_t = 20 * 1024 * 1024)]
     pub stream_max_bytes: usize,
+    /// Most asynchronous events awaiting delivery; past it Event invocations get a 429.
+    #[arg(long, env = "LAMBKIN_ASYNC_MAX_QUEUE", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    pub async_max_queue: u64,
+    /// Most functions the account may hold.
+    #[arg(long, env = "LAMBKIN_MAX_FUNCTIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub max_functions: u64,
+    /// Most published versions kept per function.
+    #[arg(long, env = "LAMBKIN_MAX_VERSIONS", default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub max_versions: u64,
+    /// Most layer versions kept, all layers together.
+    #[arg(long, env = "LAMBKIN_MAX_LAYER_VERSIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub max_layer_versions: u64,
+    /// An AWS shared credentials file: requests must be signed (SigV4) with one of its keys.
+    #[arg(long, env = "LAMBKIN_CREDENTIALS_FILE")]
+    pub credentials_file: Option<PathBuf>,
+    /// An access key requests may be signed with (with --secret-access-key).
+    #[arg(long, env = "LAMBKIN_ACCESS_KEY_ID")]
+    pub access_key_id: Option<String>,
+    /// The secret of --access-key-id (prefer the environment variable: flags show in `ps`).
+    #[arg(long, env = "LAMBKIN_SECRET_ACCESS_KEY", hide_env_values = true)]
+    pub secret_access_key: Option<String>,
+    /// Accept unsigned requests on a non-loopback address when no credentials are given.
+    #[arg(long, env = "LAMBKIN_ALLOW_ANONYMOUS")]
+    pub allow_anonymous: bool,
     #[command(flatten)]
     pub common: CommonArgs,
 }

@@ -30,6 +30,13 @@ async fn main() -> ExitCode {
 
 async fn serve(args: lambkin_host::config::ServeArgs) -> anyhow::Result<()> {
     let data_dir = args.common.data_dir.clone();
+    let credentials = lambkin_host::auth::Credentials::load(
+        args.credentials_file.as_deref(),
+        args.access_key_id.as_deref(),
+        args.secret_access_key.as_deref(),
+    )?;
+    lambkin_host::auth::check_exposure(args.listen, &credentials, args.allow_anonymous)
+        .map_err(anyhow::Error::msg)?;
     let sandbox = Sandbox::new(SandboxConfig {
         compile_cache_dir: Some(data_dir.join("compiled")),
         environments_dir: None,
@@ -52,6 +59,7 @@ async fn serve(args: lambkin_host::config::ServeArgs) -> anyhow::Result<()> {
             port: address.port(),
             async_max_payload: args.async_max_payload,
             stream_max_bytes: args.stream_max_bytes,
+            async_max_queue: args.async_max_queue as usize,
         },
         async_settings: AsyncSettings {
             time_scale: args.async_time_scale,
@@ -59,9 +67,15 @@ async fn serve(args: lambkin_host::config::ServeArgs) -> anyhow::Result<()> {
         },
         account_concurrency: args.account_concurrency,
         idle_timeout: std::time::Duration::from_secs(args.idle_timeout),
+        credentials,
+        limits: lambkin_host::registry::RegistryLimits {
+            max_functions: args.max_functions as usize,
+            max_versions: args.max_versions as usize,
+            max_layer_versions: args.max_layer_versions as usize,
+        },
     })
     .await?;
-    tracing::info!(%address, pooling = sandbox.uses_pooling_allocator(), queued = state.events.depth(), "lambkin serving");
+    tracing::info!(%address, signed = state.auth.is_some(), pooling = sandbox.uses_pooling_allocator(), queued = state.events.depth(), "lambkin serving");
     server::run(listener, state, shutdown_signal()).await?;
     tracing::info!("lambkin stopped");
     Ok(())

@@ -13,15 +13,16 @@ use std::path::PathBuf;
 use tokio::net::TcpListener;
 
 use crate::api::ApiError;
+use crate::auth::{Authenticator, Credentials};
 use crate::invoke::Invoker;
 use crate::invoke::queue::AsyncQueue;
 use crate::invoke::worker::{AsyncSettings, Worker};
-use crate::registry::{Buckets, Registry, RegistryConfig};
+use crate::registry::{Buckets, Registry, RegistryConfig, RegistryLimits};
 use crate::sandbox::Sandbox;
 use std::sync::Arc;
 
 /// Largest request body: a 50 MB package, base64-encoded in JSON, with room to spare.
-const MAX_BODY_BYTES: usize = 72 * 1024 * 1024;
+pub const MAX_BODY_BYTES: usize = 72 * 1024 * 1024;
 
 /// Shared by every handler: one `Arc`, since axum clones the state for every extractor.
 #[derive(Clone)]
@@ -42,6 +43,8 @@ pub struct Services {
     /// Accepted asynchronous events, durable until delivered.
     pub events: Arc<AsyncQueue>,
     pub front_door: FrontDoor,
+    /// SigV4 verification of API requests; `None` on an anonymous server.
+    pub auth: Option<Authenticator>,
 }
 
 /// Settings of the front door itself.
@@ -53,6 +56,8 @@ pub struct FrontDoor {
     pub async_max_payload: usize,
     /// Most bytes of one streamed response (Lambda: 20 MB).
     pub stream_max_bytes: usize,
+    /// Most events awaiting delivery; past it Event invocations get a 429.
+    pub async_max_queue: usize,
 }
 
 impl Default for FrontDoor {
@@ -61,6 +66,7 @@ impl Default for FrontDoor {
             port: 9001,
             async_max_payload: 256 * 1024,
             stream_max_bytes: 20 * 1024 * 1024,
+            async_max_queue: 100_000,
         }
     }
 }
@@ -81,10 +87,15 @@ pub struct ServerConfig {
     pub account_concurrency: u32,
     /// How long an on-demand environment may stay idle before it is shut down.
     pub idle_timeout: std::time::Duration,
+    /// The access keys requests must be signed with; none: anonymous.
+    pub credentials: Credentials,
+    /// Caps on functions, versions and layer versions.
+    pub limits: RegistryLimits,
 }
 
 /// Opens the registry and the async queue and starts the queue's worker.
 pub async fn start(config: ServerConfig) -> anyhow::Result<AppState> {
+    let auth = Authenticator::new(&config.credentials, &config.region);
     let registry = Registry::open(RegistryConfig {
         store: config.store,
         buckets: config.buckets,
@@ -93,6 +104,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<AppState> {
         region: config.region,
         account_id: config.account_id,
         account_concurrency: config.account_concurrency,
+        limits: config.limits,
     })
     .await
     .context("opening the registry")?;
@@ -119,6 +131,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<AppState> {
         invoker,
         events,
         front_door: config.front_door,
+        auth,
     })))
 }
 
@@ -131,6 +144,10 @@ pub fn app(state: AppState) -> Router {
         .fallback(unknown_operation)
         .layer(axum::middleware::map_response(aws_error_for_oversized_bodies))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::require_signature,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::api::url_gateway::by_host,

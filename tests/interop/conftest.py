@@ -83,6 +83,9 @@ class Lambkin:
         self.endpoint = f"http://{HOST}:{self.port}"
         self.proc: subprocess.Popen | None = None
         self.client = None
+        # The keys `.client` signs with (an anonymous server accepts any).
+        self.access_key_id = "test"
+        self.secret_access_key = "test"
 
     # -- process control -------------------------------------------------------------------
 
@@ -175,8 +178,8 @@ class Lambkin:
             "lambda",
             endpoint_url=self.endpoint,
             region_name=REGION,
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
+            aws_access_key_id=self.access_key_id,
+            aws_secret_access_key=self.secret_access_key,
             config=Config(
                 retries={"max_attempts": 0},
                 connect_timeout=5,
@@ -201,14 +204,16 @@ class Lambkin:
 
 
 @contextmanager
-def own_server(tmp_path_factory, label: str, extra_args=(), extra_env=None):
+def own_server(tmp_path_factory, label: str, extra_args=(), extra_env=None, keys=None):
     """A started `lambkin serve` of its own (for a module whose server needs other flags than the
-    session one), stopped on exit."""
+    session one), stopped on exit. `keys`: the (access key id, secret) its client signs with."""
     if not LAMBKIN_BIN.is_file():
         pytest.fail(f"lambkin binary not found at {LAMBKIN_BIN} (set LAMBKIN_BIN)", pytrace=False)
     server = Lambkin(
         LAMBKIN_BIN, tmp_path_factory.mktemp(label), extra_args=extra_args, extra_env=extra_env
     )
+    if keys is not None:
+        server.access_key_id, server.secret_access_key = keys
     server.start()
     try:
         yield server

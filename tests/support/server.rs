@@ -56,6 +56,9 @@ pub struct Settings {
     pub async_settings: AsyncSettings,
     pub account_concurrency: u32,
     pub idle_timeout: std::time::Duration,
+    /// Keys requests must be signed with (none: an anonymous server).
+    pub credentials: lambkin_host::auth::Credentials,
+    pub limits: lambkin_host::registry::RegistryLimits,
 }
 
 impl Default for Settings {
@@ -65,6 +68,8 @@ impl Default for Settings {
             async_settings: AsyncSettings::default(),
             account_concurrency: lambkin_host::registry::ACCOUNT_CONCURRENCY,
             idle_timeout: std::time::Duration::from_secs(600),
+            credentials: Default::default(),
+            limits: Default::default(),
         }
     }
 }
@@ -86,6 +91,8 @@ pub async fn start_with(dir: &Path, settings: Settings) -> AppState {
         async_settings: settings.async_settings,
         account_concurrency: settings.account_concurrency,
         idle_timeout: settings.idle_timeout,
+        credentials: settings.credentials,
+        limits: settings.limits,
     })
     .await
     .expect("server state")

@@ -28,6 +28,13 @@ pub enum ApiError {
     /// (`ReservedFunctionConcurrentInvocationLimitExceeded`, `ConcurrentInvocationLimitExceeded`).
     #[error("{0}")]
     TooManyRequests(String, &'static str),
+    /// A cap on what the account may store (functions, versions, layer versions) is reached.
+    #[error("{0}")]
+    CodeStorageExceeded(String),
+    /// A request that is not signed by a known key: 403 with the code AWS gives
+    /// (`UnrecognizedClientException`, `InvalidSignatureException`, ...).
+    #[error("{1}")]
+    NotAuthenticated(&'static str, String),
     #[error("{0}")]
     Service(String),
 }
@@ -53,6 +60,8 @@ impl ApiError {
             ApiError::InvalidZipFile(_) => ("InvalidZipFileException", StatusCode::BAD_GATEWAY),
             ApiError::UnknownOperation(_) => ("UnknownOperationException", StatusCode::NOT_FOUND),
             ApiError::TooManyRequests(..) => ("TooManyRequestsException", StatusCode::TOO_MANY_REQUESTS),
+            ApiError::CodeStorageExceeded(_) => ("CodeStorageExceededException", StatusCode::BAD_REQUEST),
+            ApiError::NotAuthenticated(code, _) => (code, StatusCode::FORBIDDEN),
             ApiError::Service(_) => ("ServiceException", StatusCode::INTERNAL_SERVER_ERROR),
         }
     }

@@ -15,13 +15,24 @@ pub struct FunctionRef {
 impl FunctionRef {
     /// Parses the `{FunctionName}` path segment, reconciled with a `Qualifier` parameter.
     pub fn parse(id: &str, qualifier: Option<&str>, registry: &Registry) -> Result<FunctionRef, ApiError> {
+        Self::parse_in(id, qualifier, registry.account_id(), registry.region())
+    }
+
+    /// [`FunctionRef::parse`] for the registry of `account_id` in `region`: an ARN naming
+    /// another account or region is not found.
+    pub fn parse_in(
+        id: &str,
+        qualifier: Option<&str>,
+        account_id: &str,
+        region: &str,
+    ) -> Result<FunctionRef, ApiError> {
         if id.is_empty() || id.len() > 256 {
             return Err(ApiError::InvalidParameterValue(format!(
                 "1 validation error detected: Value '{id}' at 'functionName' failed to satisfy constraint: Member must have length between 1 and 256"
             )));
         }
         let parts: Vec<&str> = id.split(':').collect();
-        let (account, region, rest): (Option<&str>, Option<&str>, &[&str]) = match parts.as_slice() {
+        let (account, arn_region, rest): (Option<&str>, Option<&str>, &[&str]) = match parts.as_slice() {
             ["arn", partition, "lambda", region, account, "function", rest @ ..]
                 if partition.starts_with("aws") =>
             {
@@ -40,9 +51,7 @@ impl FunctionRef {
             }
         };
         validate::function_name(name)?;
-        if account.is_some_and(|a| a != registry.account_id())
-            || region.is_some_and(|r| r != registry.region())
-        {
+        if account.is_some_and(|a| a != account_id) || arn_region.is_some_and(|r| r != region) {
             return Err(ApiError::ResourceNotFound(format!("Function not found: {id}")));
         }
         let qualifier = match (from_id, qualifier.filter(|q| !q.is_empty())) {

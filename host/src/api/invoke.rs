@@ -55,7 +55,7 @@ fn client_context(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 
 /// What every invoke request carries besides the function: checked once for both Invoke and
 /// InvokeWithResponseStream.
-pub(super) struct InvokeParams {
+pub(crate) struct InvokeParams {
     pub invocation_type: String,
     pub tail: bool,
     pub payload: Bytes,
@@ -159,6 +159,15 @@ async fn invoke(
                 return Err(too_large(&params.payload, "Event", limit));
             }
             app.invoker.check(&function.name, qualifier).await?;
+            let (depth, most) = (app.events.depth(), app.front_door.async_max_queue);
+            if depth >= most {
+                return Err(ApiError::TooManyRequests(
+                    format!(
+                        "The asynchronous event queue is full ({depth} events awaiting delivery, --async-max-queue={most}); retry later"
+                    ),
+                    "CallerRateLimitExceeded",
+                ));
+            }
             let payload = String::from_utf8(params.payload.to_vec()).map_err(|_| {
                 ApiError::InvalidRequestContent("Could not parse request body into json: not UTF-8".into())
             })?;

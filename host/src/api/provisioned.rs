@@ -22,10 +22,11 @@ pub fn router() -> Router<AppState> {
     )
 }
 
+/// PutProvisionedConcurrencyConfig's body.
 #[derive(Deserialize)]
-struct Input {
+pub(crate) struct Input {
     #[serde(rename = "ProvisionedConcurrentExecutions")]
-    requested: Option<u32>,
+    pub requested: Option<u32>,
 }
 
 /// The query of GET: `?Qualifier=` for one configuration, `?List=ALL` for all of them.

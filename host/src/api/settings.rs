@@ -36,16 +36,21 @@ struct ConcurrencyInput {
     reserved: Option<u32>,
 }
 
+/// PutFunctionConcurrency's body: `ReservedConcurrentExecutions`, required.
+pub(crate) fn reserved_concurrency(bytes: &[u8]) -> Result<u32, ApiError> {
+    let input: ConcurrencyInput = body(bytes)?;
+    input
+        .reserved
+        .ok_or_else(|| ApiError::InvalidParameterValue("ReservedConcurrentExecutions is required".into()))
+}
+
 async fn put_concurrency(
     State(app): State<AppState>,
     Path(name): Path<String>,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
     let name = FunctionRef::parse(&name, None, &app.registry)?.unqualified()?;
-    let input: ConcurrencyInput = body(&bytes)?;
-    let reserved = input
-        .reserved
-        .ok_or_else(|| ApiError::InvalidParameterValue("ReservedConcurrentExecutions is required".into()))?;
+    let reserved = reserved_concurrency(&bytes)?;
     let reserved = app.registry.put_concurrency(&name, reserved).await?;
     Ok(json(
         StatusCode::OK,

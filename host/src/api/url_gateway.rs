@@ -26,6 +26,7 @@ use crate::server::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/lambda-url/{url_id}", any(by_path_root))
+        .route("/lambda-url/{url_id}/", any(by_path_root))
         .route("/lambda-url/{url_id}/{*rest}", any(by_path))
 }
 
@@ -85,9 +86,22 @@ async fn serve(app: AppState, url_id: String, raw_path: String, request: Request
     let Some(target) = app.registry.url_target(&url_id).await else {
         return refuse(StatusCode::FORBIDDEN, "Forbidden");
     };
-    if target.config.auth_type == "AWS_IAM" && !is_signed(&request) {
-        return refuse(StatusCode::FORBIDDEN, "Forbidden");
-    }
+    let request = if target.config.auth_type == "AWS_IAM" {
+        match (&app.auth, is_signed(&request)) {
+            (_, false) => return refuse(StatusCode::FORBIDDEN, "Forbidden"),
+            // An anonymous server has no keys to check a signature against.
+            (None, true) => request,
+            (Some(auth), true) => match auth.verify(request, MAX_SYNC_PAYLOAD_BYTES).await {
+                Ok(request) => request,
+                Err(ApiError::RequestEntityTooLarge(_)) => {
+                    return refuse(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large");
+                }
+                Err(_) => return refuse(StatusCode::FORBIDDEN, "Forbidden"),
+            },
+        }
+    } else {
+        request
+    };
     let origin = request
         .headers()
         .get("origin")

@@ -111,6 +111,8 @@ impl Invoker {
                 let reaped: usize = pools.iter().map(|p| p.reap(idle_timeout)).sum();
                 if reaped > 0 {
                     tracing::debug!(reaped, "idle execution environments shut down");
+                    // Off the runtime's threads: trimming walks every arena.
+                    let _ = tokio::task::spawn_blocking(crate::sandbox::return_freed_memory).await;
                 }
             }
         })

@@ -37,7 +37,7 @@ fn check_destination(destination: &str) -> Result<(), ApiError> {
     )))
 }
 
-fn check(input: &EventInvokeConfigInput) -> Result<(), ApiError> {
+pub(crate) fn check(input: &EventInvokeConfigInput) -> Result<(), ApiError> {
     if let Some(retries) = input.maximum_retry_attempts
         && retries > MAX_RETRY_ATTEMPTS
     {

@@ -93,7 +93,7 @@ pub struct UpdateCodeInput {
 }
 
 /// A package as stored: the component, its hash, and what AWS reports about the upload.
-struct Package {
+pub(crate) struct Package {
     wasm: Vec<u8>,
     wasm_sha256: String,
     code_sha256: String,
@@ -105,7 +105,7 @@ fn invalid(message: impl Into<String>) -> ApiError {
 }
 
 /// Unpacks a package; the component is found by `handler` inside a zip.
-fn read_package(bytes: Vec<u8>, handler: &str) -> Result<Package, ApiError> {
+pub(crate) fn read_package(bytes: Vec<u8>, handler: &str) -> Result<Package, ApiError> {
     let wasm = package::extract_wasm(&bytes, handler)?;
     Ok(Package {
         wasm_sha256: hex::encode(Sha256::digest(&wasm)),
@@ -116,7 +116,7 @@ fn read_package(bytes: Vec<u8>, handler: &str) -> Result<Package, ApiError> {
 }
 
 /// Validates `input` and applies it to `config`; fields absent from `input` are left as they are.
-fn apply(
+pub(crate) fn apply(
     config: &mut FunctionConfiguration,
     input: ConfigurationInput,
     layers: &Layers,
@@ -208,12 +208,85 @@ fn vpc_response(mut vpc: Value) -> Value {
     vpc
 }
 
-fn architectures(requested: Option<Vec<String>>) -> Result<Vec<String>, ApiError> {
+pub(crate) fn architectures(requested: Option<Vec<String>>) -> Result<Vec<String>, ApiError> {
     let list = requested.unwrap_or_else(|| vec!["x86_64".to_string()]);
     if list.len() != 1 || !["x86_64", "arm64"].contains(&list[0].as_str()) {
         return Err(invalid("Architectures must be exactly one of x86_64, arm64"));
     }
     Ok(list)
+}
+
+/// Where a package's bytes come from: `ZipFile` (decoded here) or an object of the buckets store.
+pub(crate) enum PackageSource<'a> {
+    Inline(Vec<u8>),
+    Bucket { bucket: &'a str, key: &'a str },
+}
+
+/// Checks `Code` (or UpdateFunctionCode's fields): exactly what names the package, and decodes
+/// an inline `ZipFile`.
+pub(crate) fn package_source<'a>(
+    zip_file: Option<&str>,
+    s3_bucket: Option<&'a str>,
+    s3_key: Option<&'a str>,
+    image_uri: Option<&str>,
+) -> Result<PackageSource<'a>, ApiError> {
+    if image_uri.is_some() {
+        return Err(invalid(
+            "lambkin runs Zip packages only: ImageUri is not supported",
+        ));
+    }
+    match (zip_file, s3_bucket, s3_key) {
+        (Some(b64), _, _) => decode_zip_file(b64).map(PackageSource::Inline),
+        (None, Some(bucket), Some(key)) => Ok(PackageSource::Bucket { bucket, key }),
+        _ => Err(invalid(
+            "Please provide a source for function code (Code.ZipFile or Code.S3Bucket and S3Key).",
+        )),
+    }
+}
+
+/// The bytes of a base64 `ZipFile` (of a function or a layer).
+pub(crate) fn decode_zip_file(b64: &str) -> Result<Vec<u8>, ApiError> {
+    base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .map_err(|e| invalid(format!("ZipFile is not valid base64: {e}")))
+}
+
+/// What CreateFunction requires of its input before it reads any code.
+pub(crate) struct Required {
+    pub role: String,
+    pub runtime: String,
+    pub handler: String,
+}
+
+/// CreateFunction's checks that need neither code nor state: the name, a Zip package, and a
+/// valid Role, Runtime and Handler (`function.wasm` by default).
+pub(crate) fn check_create(input: &CreateFunctionInput) -> Result<Required, ApiError> {
+    validate::function_name(&input.function_name)?;
+    if input.package_type.as_deref().is_some_and(|p| p != "Zip") {
+        return Err(invalid("lambkin runs Zip packages only (PackageType Zip)"));
+    }
+    let role = input
+        .configuration
+        .role
+        .clone()
+        .ok_or_else(|| invalid("Role is required"))?;
+    validate::role(&role)?;
+    let runtime =
+        input.configuration.runtime.clone().ok_or_else(|| {
+            invalid("Runtime is required for a .zip deployment package (use provided.al2023)")
+        })?;
+    validate::runtime(&runtime)?;
+    let handler = input
+        .configuration
+        .handler
+        .clone()
+        .unwrap_or_else(|| "function.wasm".into());
+    validate::handler(&handler)?;
+    Ok(Required {
+        role,
+        runtime,
+        handler,
+    })
 }
 
 /// The state of code that was just stored and is being checked.
@@ -237,19 +310,9 @@ impl Registry {
         s3_key: Option<&str>,
         image_uri: Option<&str>,
     ) -> Result<Vec<u8>, ApiError> {
-        if image_uri.is_some() {
-            return Err(invalid(
-                "lambkin runs Zip packages only: ImageUri is not supported",
-            ));
-        }
-        match (zip_file, s3_bucket, s3_key) {
-            (Some(b64), _, _) => base64::engine::general_purpose::STANDARD
-                .decode(b64)
-                .map_err(|e| invalid(format!("ZipFile is not valid base64: {e}"))),
-            (None, Some(bucket), Some(key)) => Ok(self.s3_object(bucket, key).await?.to_vec()),
-            _ => Err(invalid(
-                "Please provide a source for function code (Code.ZipFile or Code.S3Bucket and S3Key).",
-            )),
+        match package_source(zip_file, s3_bucket, s3_key, image_uri)? {
+            PackageSource::Inline(bytes) => Ok(bytes),
+            PackageSource::Bucket { bucket, key } => Ok(self.s3_object(bucket, key).await?.to_vec()),
         }
     }
 
@@ -258,26 +321,11 @@ impl Registry {
         input: CreateFunctionInput,
     ) -> Result<FunctionConfiguration, ApiError> {
         let name = input.function_name.clone();
-        validate::function_name(&name)?;
-        if input.package_type.as_deref().is_some_and(|p| p != "Zip") {
-            return Err(invalid("lambkin runs Zip packages only (PackageType Zip)"));
-        }
-        let role = input
-            .configuration
-            .role
-            .clone()
-            .ok_or_else(|| invalid("Role is required"))?;
-        validate::role(&role)?;
-        let runtime = input.configuration.runtime.clone().ok_or_else(|| {
-            invalid("Runtime is required for a .zip deployment package (use provided.al2023)")
-        })?;
-        validate::runtime(&runtime)?;
-        let handler = input
-            .configuration
-            .handler
-            .clone()
-            .unwrap_or_else(|| "function.wasm".into());
-        validate::handler(&handler)?;
+        let Required {
+            role,
+            runtime,
+            handler,
+        } = check_create(&input)?;
         let code = &input.code;
         let bytes = self
             .package_bytes(
@@ -335,6 +383,12 @@ impl Registry {
                 "Function already exist: {name}"
             )));
         }
+        super::RegistryLimits::check(
+            state.functions.len(),
+            self.limits.max_functions,
+            "functions",
+            "--max-functions",
+        )?;
         self.put_code(&package.wasm_sha256, package.wasm).await?;
         let record = FunctionRecord {
             latest: VersionRecord {
@@ -548,7 +602,7 @@ impl Registry {
 }
 
 /// RevisionId preconditions (PreconditionFailedException when stale).
-pub(super) fn check_revision(given: Option<&str>, current: &str) -> Result<(), ApiError> {
+pub(crate) fn check_revision(given: Option<&str>, current: &str) -> Result<(), ApiError> {
     match given {
         Some(given) if given != current => Err(ApiError::PreconditionFailed(
             "The RevisionId provided does not match the latest RevisionId for the Lambda function or alias. Call the GetFunction or the GetAlias API operation to retrieve the latest RevisionId for your resource.".into(),

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::functions::paginate;
+use super::functions::{PackageSource, decode_zip_file, paginate};
 use super::{Registry, now_timestamp, package, store_error, validate};
 use crate::api::ApiError;
 
@@ -84,7 +84,7 @@ pub struct LayerContentInput {
 }
 
 /// The layers the registry holds: name → version → metadata.
-pub(super) type Layers = BTreeMap<String, BTreeMap<u64, LayerVersion>>;
+pub(crate) type Layers = BTreeMap<String, BTreeMap<u64, LayerVersion>>;
 
 fn invalid(message: impl Into<String>) -> ApiError {
     ApiError::InvalidParameterValue(message.into())
@@ -109,6 +109,30 @@ pub fn layer_name(id: &str) -> Result<String, ApiError> {
     Ok(name.to_string())
 }
 
+/// PublishLayerVersion's checks on its input before the archive: Description, CompatibleRuntimes,
+/// LicenseInfo.
+pub(crate) fn check_publish_layer(input: &PublishLayerInput) -> Result<(), ApiError> {
+    validate::description(input.description.as_deref().unwrap_or_default())?;
+    for runtime in &input.compatible_runtimes {
+        validate::runtime(runtime)?;
+    }
+    if input.license_info.as_ref().is_some_and(|l| l.len() > 512) {
+        return Err(invalid("LicenseInfo must be at most 512 characters"));
+    }
+    Ok(())
+}
+
+/// Where a layer's archive comes from: `Content.ZipFile` (decoded here) or `S3Bucket`/`S3Key`.
+pub(crate) fn layer_source(content: &LayerContentInput) -> Result<PackageSource<'_>, ApiError> {
+    match (&content.zip_file, &content.s3_bucket, &content.s3_key) {
+        (Some(b64), _, _) => decode_zip_file(b64).map(PackageSource::Inline),
+        (None, Some(bucket), Some(key)) => Ok(PackageSource::Bucket { bucket, key }),
+        _ => Err(invalid(
+            "Please provide a source for the layer content (Content.ZipFile or S3Bucket/S3Key).",
+        )),
+    }
+}
+
 impl Registry {
     fn layer_arn(&self, name: &str) -> String {
         format!("arn:aws:lambda:{}:{}:layer:{name}", self.region, self.account_id)
@@ -119,29 +143,22 @@ impl Registry {
         name: &str,
         input: PublishLayerInput,
     ) -> Result<LayerVersion, ApiError> {
+        check_publish_layer(&input)?;
         let description = input.description.unwrap_or_default();
-        validate::description(&description)?;
-        for runtime in &input.compatible_runtimes {
-            validate::runtime(runtime)?;
-        }
-        if input.license_info.as_ref().is_some_and(|l| l.len() > 512) {
-            return Err(invalid("LicenseInfo must be at most 512 characters"));
-        }
         let content = input.content.unwrap_or_default();
-        let zip = match (content.zip_file, content.s3_bucket, content.s3_key) {
-            (Some(b64), _, _) => base64::engine::general_purpose::STANDARD
-                .decode(b64)
-                .map_err(|e| invalid(format!("ZipFile is not valid base64: {e}")))?,
-            (None, Some(bucket), Some(key)) => self.s3_object(&bucket, &key).await?.to_vec(),
-            _ => {
-                return Err(invalid(
-                    "Please provide a source for the layer content (Content.ZipFile or S3Bucket/S3Key).",
-                ));
-            }
+        let zip = match layer_source(&content)? {
+            PackageSource::Inline(bytes) => bytes,
+            PackageSource::Bucket { bucket, key } => self.s3_object(bucket, key).await?.to_vec(),
         };
         package::check_layer(&zip)?;
 
         let mut state = self.state.lock().await;
+        super::RegistryLimits::check(
+            state.layers.values().map(BTreeMap::len).sum(),
+            self.limits.max_layer_versions,
+            "layer versions",
+            "--max-layer-versions",
+        )?;
         let number = state.layer_counters.get(name).copied().unwrap_or(0) + 1;
         let layer_arn = self.layer_arn(name);
         let version = LayerVersion {
@@ -269,7 +286,7 @@ impl Registry {
     }
 
     /// The `Layers` of a configuration: each ARN must name an existing layer version.
-    pub(super) fn layer_references(
+    pub(crate) fn layer_references(
         layers: &Layers,
         arns: &[String],
     ) -> Result<Vec<serde_json::Value>, ApiError> {

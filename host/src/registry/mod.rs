@@ -13,16 +13,16 @@
 //! directory `buckets/` of the data directory, one subdirectory per bucket).
 
 pub mod event_config;
-mod functions;
+pub(crate) mod functions;
 pub mod layers;
 pub mod model;
 pub mod package;
-mod provisioned;
-mod settings;
+pub(crate) mod provisioned;
+pub(crate) mod settings;
 mod snapshots;
-mod urls;
+pub(crate) mod urls;
 pub mod validate;
-mod versions;
+pub(crate) mod versions;
 
 use bytes::Bytes;
 use futures::TryStreamExt;
@@ -56,6 +56,40 @@ pub struct RegistryConfig {
     pub account_id: String,
     /// The account's concurrency limit, out of which reserved concurrency is carved.
     pub account_concurrency: u32,
+    pub limits: RegistryLimits,
+}
+
+/// Caps on what the account may keep, so that no client can exhaust the store.
+#[derive(Debug, Clone, Copy)]
+pub struct RegistryLimits {
+    pub max_functions: usize,
+    /// Published versions kept per function.
+    pub max_versions: usize,
+    /// Layer versions kept, all layers together.
+    pub max_layer_versions: usize,
+}
+
+impl Default for RegistryLimits {
+    fn default() -> Self {
+        RegistryLimits {
+            max_functions: 10_000,
+            max_versions: 1_000,
+            max_layer_versions: 10_000,
+        }
+    }
+}
+
+impl RegistryLimits {
+    /// CodeStorageExceededException when `count` more would pass `max` (`flag` names the setting).
+    fn check(count: usize, max: usize, what: &str, flag: &str) -> Result<(), ApiError> {
+        if count >= max {
+            return Err(ApiError::CodeStorageExceeded(format!(
+                "The account already holds {count} {what}, the most this lambkin keeps ({flag}={max}); \
+                 delete some first"
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// Where `Code.S3Bucket`/`S3Key` (and layer `Content.S3Bucket`/`S3Key`) are read from.
@@ -76,6 +110,7 @@ pub struct Registry {
     region: String,
     account_id: String,
     account_concurrency: u32,
+    limits: RegistryLimits,
     /// The in-memory copy of every document; writes hold the lock until the store has them.
     state: Mutex<State>,
     /// Bumped by every write to a function's record: what the invoker's cached routes are
@@ -160,6 +195,7 @@ impl Registry {
             region: config.region,
             account_id: config.account_id,
             account_concurrency: config.account_concurrency,
+            limits: config.limits,
             state: Mutex::new(state),
             generation: std::sync::atomic::AtomicU64::new(0),
         });

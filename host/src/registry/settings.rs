@@ -36,6 +36,23 @@ pub struct AccountUsage {
     pub function_count: u64,
 }
 
+/// PutFunctionConcurrency's limit: `reserved` on top of the other functions' reservations
+/// (`others`) must leave the account at least [`MIN_UNRESERVED`] unreserved. Summed in `u64`:
+/// any `u32` is a valid request, and a wrapped sum would let a huge reservation through.
+pub(crate) fn check_reservation(
+    others: u32,
+    reserved: u32,
+    account_concurrency: u32,
+) -> Result<(), ApiError> {
+    if u64::from(others) + u64::from(reserved) > u64::from(account_concurrency.saturating_sub(MIN_UNRESERVED))
+    {
+        return Err(ApiError::InvalidParameterValue(format!(
+            "Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [{MIN_UNRESERVED}]."
+        )));
+    }
+    Ok(())
+}
+
 impl Registry {
     pub async fn put_concurrency(&self, name: &str, reserved: u32) -> Result<u32, ApiError> {
         let mut state = self.state.lock().await;
@@ -46,11 +63,7 @@ impl Registry {
             .filter(|(n, _)| n.as_str() != name)
             .filter_map(|(_, r)| r.reserved_concurrency)
             .sum();
-        if others + reserved > self.account_concurrency.saturating_sub(MIN_UNRESERVED) {
-            return Err(ApiError::InvalidParameterValue(format!(
-                "Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [{MIN_UNRESERVED}]."
-            )));
-        }
+        check_reservation(others, reserved, self.account_concurrency)?;
         record.reserved_concurrency = Some(reserved);
         self.persist(&record).await?;
         state.functions.insert(name.to_string(), record);
@@ -145,5 +158,26 @@ impl Registry {
                 function_count: state.functions.len() as u64,
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reservations_leave_the_unreserved_minimum() {
+        assert!(check_reservation(0, 900, ACCOUNT_CONCURRENCY).is_ok());
+        assert!(check_reservation(300, 600, ACCOUNT_CONCURRENCY).is_ok());
+        assert!(check_reservation(300, 601, ACCOUNT_CONCURRENCY).is_err());
+    }
+
+    /// Found with the api_json fuzz target: `others + reserved` overflowed (a panic with
+    /// overflow checks; without them, a wrapped sum under the limit let ~4 billion through).
+    #[test]
+    fn a_huge_reservation_is_refused_not_wrapped() {
+        assert!(check_reservation(300, u32::MAX, ACCOUNT_CONCURRENCY).is_err());
+        assert!(check_reservation(1, u32::MAX - 0x10, ACCOUNT_CONCURRENCY).is_err());
+        assert!(check_reservation(u32::MAX, u32::MAX, u32::MAX).is_err());
     }
 }

@@ -43,7 +43,7 @@ fn one_of(field: &str, value: &str, allowed: &[&str]) -> Result<(), ApiError> {
     )))
 }
 
-fn check(input: &UrlInput) -> Result<(), ApiError> {
+pub(crate) fn check(input: &UrlInput) -> Result<(), ApiError> {
     if let Some(auth) = &input.auth_type {
         one_of("authType", auth, &AUTH_TYPES)?;
     }

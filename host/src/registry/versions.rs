@@ -47,6 +47,112 @@ fn substance(config: &FunctionConfiguration) -> FunctionConfiguration {
     c
 }
 
+/// PublishVersion's preconditions on the $LATEST it would publish: its CodeSha256 and RevisionId
+/// when given, and a valid Description.
+pub(crate) fn check_publish(input: &PublishInput, latest: &FunctionConfiguration) -> Result<(), ApiError> {
+    if let Some(sha) = &input.code_sha256
+        && *sha != latest.code_sha256
+    {
+        return Err(invalid(format!(
+            "CodeSHA256 ({sha}) is different from current CodeSHA256 in $LATEST ({}). Please try again with the CodeSHA256 in $LATEST.",
+            latest.code_sha256
+        )));
+    }
+    check_revision(input.revision_id.as_deref(), &latest.revision_id)?;
+    if let Some(description) = &input.description {
+        validate::description(description)?;
+    }
+    Ok(())
+}
+
+/// CreateAlias's checks that need no state: a valid Name, a FunctionVersion, a valid
+/// Description. Returns the three (the description defaulted to empty).
+pub(crate) fn check_new_alias(input: &AliasInput) -> Result<(String, String, String), ApiError> {
+    let alias = input.name.clone().ok_or_else(|| invalid("Name is required"))?;
+    validate::alias_name(&alias)?;
+    let version = input
+        .function_version
+        .clone()
+        .ok_or_else(|| invalid("FunctionVersion is required"))?;
+    let description = input.description.clone().unwrap_or_default();
+    validate::description(&description)?;
+    Ok((alias, version, description))
+}
+
+/// UpdateAlias's changes to `config`, checked (RevisionId, Description); the target is checked
+/// by [`check_routing`] after.
+pub(crate) fn apply_alias_update(config: &mut AliasConfiguration, input: AliasInput) -> Result<(), ApiError> {
+    check_revision(input.revision_id.as_deref(), &config.revision_id)?;
+    if let Some(version) = input.function_version {
+        config.function_version = version;
+    }
+    if let Some(description) = input.description {
+        validate::description(&description)?;
+        config.description = description;
+    }
+    if let Some(routing) = input.routing_config {
+        config.routing_config = Some(routing).filter(|r| !r.additional_version_weights.is_empty());
+    }
+    Ok(())
+}
+
+/// An alias's target and routing, given that `version` exists in `record`: a version ($LATEST or
+/// a number) and at most one other published version with a weight in [0, 1].
+/// `function_arn` is the unqualified ARN, for the messages.
+pub(crate) fn check_routing(
+    record: &FunctionRecord,
+    function_arn: &str,
+    version: &str,
+    routing: Option<&RoutingConfig>,
+) -> Result<(), ApiError> {
+    if version != "$LATEST" && !version.chars().all(|c| c.is_ascii_digit()) {
+        return Err(invalid(format!(
+            "An alias must point at a version ($LATEST or a number), not {version}"
+        )));
+    }
+    let Some(weights) = routing
+        .map(|r| &r.additional_version_weights)
+        .filter(|w| !w.is_empty())
+    else {
+        return Ok(());
+    };
+    if weights.len() > 1 {
+        return Err(invalid("RoutingConfig supports at most one additional version"));
+    }
+    if version == "$LATEST" {
+        return Err(invalid(
+            "$LATEST is not supported for an alias pointing to more than 1 version",
+        ));
+    }
+    for (extra, weight) in weights {
+        if extra == "$LATEST" {
+            return Err(invalid(
+                "$LATEST is not supported for an alias pointing to more than 1 version",
+            ));
+        }
+        if extra == version {
+            return Err(invalid(format!(
+                "Alias's primary version {version} cannot also be its additional version"
+            )));
+        }
+        let known = extra
+            .parse::<u64>()
+            .ok()
+            .is_some_and(|n| record.versions.contains_key(&n));
+        if !known {
+            return Err(ApiError::ResourceNotFound(format!(
+                "Function not found: {function_arn}:{extra}"
+            )));
+        }
+        if !(0.0..=1.0).contains(weight) {
+            return Err(invalid(format!(
+                "Invalid weight {weight}: weights are between 0.0 and 1.0"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Identifies $LATEST's code and configuration, whatever its revision, timestamps or state.
 fn fingerprint(latest: &VersionRecord) -> String {
     use sha2::Digest;
@@ -225,24 +331,19 @@ impl Registry {
         let input = input.unwrap_or_default();
         let latest = &record.latest.configuration;
         let name = latest.function_name.clone();
-        if let Some(sha) = &input.code_sha256
-            && *sha != latest.code_sha256
-        {
-            return Err(invalid(format!(
-                "CodeSHA256 ({sha}) is different from current CodeSHA256 in $LATEST ({}). Please try again with the CodeSHA256 in $LATEST.",
-                latest.code_sha256
-            )));
-        }
-        check_revision(input.revision_id.as_deref(), &latest.revision_id)?;
-        if let Some(description) = &input.description {
-            validate::description(description)?;
-        }
+        check_publish(&input, latest)?;
         let source = fingerprint(&record.latest);
         if let Some((_, last)) = record.versions.last_key_value()
             && last.published_from.as_deref() == Some(source.as_str())
         {
             return Ok(last.configuration.clone());
         }
+        super::RegistryLimits::check(
+            record.versions.len(),
+            self.limits.max_versions,
+            &format!("versions of {name}"),
+            "--max-versions",
+        )?;
         let number = state
             .counters
             .get(&name)
@@ -299,63 +400,11 @@ impl Registry {
                 self.function_arn(name)
             ))
         })?;
-        if version != "$LATEST" && !version.chars().all(|c| c.is_ascii_digit()) {
-            return Err(invalid(format!(
-                "An alias must point at a version ($LATEST or a number), not {version}"
-            )));
-        }
-        let Some(weights) = routing
-            .map(|r| &r.additional_version_weights)
-            .filter(|w| !w.is_empty())
-        else {
-            return Ok(());
-        };
-        if weights.len() > 1 {
-            return Err(invalid("RoutingConfig supports at most one additional version"));
-        }
-        if version == "$LATEST" {
-            return Err(invalid(
-                "$LATEST is not supported for an alias pointing to more than 1 version",
-            ));
-        }
-        for (extra, weight) in weights {
-            if extra == "$LATEST" {
-                return Err(invalid(
-                    "$LATEST is not supported for an alias pointing to more than 1 version",
-                ));
-            }
-            if extra == version {
-                return Err(invalid(format!(
-                    "Alias's primary version {version} cannot also be its additional version"
-                )));
-            }
-            let known = extra
-                .parse::<u64>()
-                .ok()
-                .is_some_and(|n| record.versions.contains_key(&n));
-            if !known {
-                return Err(ApiError::ResourceNotFound(format!(
-                    "Function not found: {}:{extra}",
-                    self.function_arn(name)
-                )));
-            }
-            if !(0.0..=1.0).contains(weight) {
-                return Err(invalid(format!(
-                    "Invalid weight {weight}: weights are between 0.0 and 1.0"
-                )));
-            }
-        }
-        Ok(())
+        check_routing(record, &self.function_arn(name), version, routing)
     }
 
     pub async fn create_alias(&self, name: &str, input: AliasInput) -> Result<AliasConfiguration, ApiError> {
-        let alias = input.name.ok_or_else(|| invalid("Name is required"))?;
-        validate::alias_name(&alias)?;
-        let version = input
-            .function_version
-            .ok_or_else(|| invalid("FunctionVersion is required"))?;
-        let description = input.description.unwrap_or_default();
-        validate::description(&description)?;
+        let (alias, version, description) = check_new_alias(&input)?;
         let mut state = self.state.lock().await;
         let mut record = self.record(&state.functions, name)?.clone();
         self.check_alias_target(&record, name, &version, input.routing_config.as_ref())?;
@@ -408,17 +457,7 @@ impl Registry {
             .get(alias)
             .cloned()
             .ok_or_else(|| self.alias_not_found(name, alias))?;
-        check_revision(input.revision_id.as_deref(), &config.revision_id)?;
-        if let Some(version) = input.function_version {
-            config.function_version = version;
-        }
-        if let Some(description) = input.description {
-            validate::description(&description)?;
-            config.description = description;
-        }
-        if let Some(routing) = input.routing_config {
-            config.routing_config = Some(routing).filter(|r| !r.additional_version_weights.is_empty());
-        }
+        apply_alias_update(&mut config, input)?;
         self.check_alias_target(
             &record,
             name,

@@ -47,6 +47,18 @@ use bindings::{Function, FunctionPre};
 /// The guest ABI and engine a function runs on: Lambda's "runtime version".
 pub const RUNTIME_VERSION: &str = concat!("lambkin:", env!("CARGO_PKG_VERSION"), ".wasmtime-48.0.8");
 
+/// Hands the heap memory freed by shut-down environments back to the operating system. glibc
+/// keeps freed chunks in its per-thread arenas for reuse; after a burst of environments that is
+/// tens of MiB the idle server holds for nothing (the soak in benches/ measured +30 MiB).
+pub fn return_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim takes no pointers and is thread-safe (it locks each arena while it
+    // trims it); it only releases memory malloc holds free, so no live allocation is touched.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// The ARN of [`RUNTIME_VERSION`] in `region`, as RuntimeVersionConfig and INIT_START report it.
 pub fn runtime_version_arn(region: &str) -> String {
     use sha2::Digest;
