@@ -43,8 +43,8 @@ fn pooling_config() -> PoolingAllocationConfig {
         .max_memory_size(4 << 30)
         // Reusing a slot by zeroing the pages a guest dirtied (found with PAGEMAP_SCAN where
         // the kernel has it) beats unmapping and faulting them in again on every cold start.
-        .linear_memory_keep_resident(8 << 20)
-        .table_keep_resident(1 << 20)
+        .linear_memory_keep_resident(1 << 20)
+        .table_keep_resident(64 << 10)
         .pagemap_scan(Enabled::Auto);
     pool
 }
