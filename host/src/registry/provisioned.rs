@@ -96,11 +96,7 @@ impl Registry {
             .filter(|(q, _)| q.as_str() != qualifier)
             .map(|(_, c)| c.requested)
             .sum();
-        let reserved: u32 = state
-            .functions
-            .values()
-            .filter_map(|r| r.reserved_concurrency)
-            .sum();
+        let reserved = super::settings::reserved_by_others(&state.functions, None);
         let unreserved = self.account_concurrency.saturating_sub(reserved);
         check_provisioned_capacity(others, requested, record.reserved_concurrency, unreserved)?;
         let config = ProvisionedConfig {

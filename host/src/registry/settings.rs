@@ -53,16 +53,26 @@ pub(crate) fn check_reservation(
     Ok(())
 }
 
+/// Concurrency reserved by every function but `except`, summed wide: no stored record, whatever
+/// build wrote it, can overflow the sum.
+pub(crate) fn reserved_by_others(
+    functions: &std::collections::BTreeMap<String, super::FunctionRecord>,
+    except: Option<&str>,
+) -> u32 {
+    let total: u64 = functions
+        .iter()
+        .filter(|(name, _)| Some(name.as_str()) != except)
+        .filter_map(|(_, record)| record.reserved_concurrency)
+        .map(u64::from)
+        .sum();
+    u32::try_from(total).unwrap_or(u32::MAX)
+}
+
 impl Registry {
     pub async fn put_concurrency(&self, name: &str, reserved: u32) -> Result<u32, ApiError> {
         let mut state = self.state.lock().await;
         let mut record = self.record(&state.functions, name)?.clone();
-        let others: u32 = state
-            .functions
-            .iter()
-            .filter(|(n, _)| n.as_str() != name)
-            .filter_map(|(_, r)| r.reserved_concurrency)
-            .sum();
+        let others = reserved_by_others(&state.functions, Some(name));
         check_reservation(others, reserved, self.account_concurrency)?;
         record.reserved_concurrency = Some(reserved);
         self.persist(&record).await?;
@@ -140,11 +150,7 @@ impl Registry {
             .flat_map(|r| std::iter::once(&r.latest).chain(r.versions.values()))
             .map(|v| v.configuration.code_size)
             .sum();
-        let reserved: u32 = state
-            .functions
-            .values()
-            .filter_map(|r| r.reserved_concurrency)
-            .sum();
+        let reserved = reserved_by_others(&state.functions, None);
         AccountSettings {
             account_limit: AccountLimit {
                 total_code_size: 80 * 1024 * 1024 * 1024,

@@ -216,11 +216,7 @@ impl Registry {
         let state = self.state.lock().await;
         let generation = self.generation();
         let record = self.record(&state.functions, name)?;
-        let reserved: u32 = state
-            .functions
-            .values()
-            .filter_map(|r| r.reserved_concurrency)
-            .sum();
+        let reserved = super::settings::reserved_by_others(&state.functions, None);
         let unreserved = self.account_concurrency.saturating_sub(reserved);
         let additional = qualifier
             .and_then(|q| record.aliases.get(q))
