@@ -9,6 +9,7 @@ import base64
 import io
 import json
 import os
+import re
 import struct
 import zipfile
 import zlib
@@ -149,20 +150,15 @@ def packages():
     }
 
 
-BODIES = [
-    "CreateFunction",
-    "UpdateFunctionConfiguration",
-    "UpdateFunctionCode",
-    "PublishVersion",
-    "CreateAlias",
-    "UpdateAlias",
-    "PutFunctionConcurrency",
-    "PutProvisionedConcurrencyConfig",
-    "PutFunctionEventInvokeConfig",
-    "CreateFunctionUrlConfig",
-    "PublishLayerVersion",
-    "Invoke",
-]
+def fuzzing_bodies():
+    """The request bodies api_json reads, in the order of its first byte: host/src/fuzzing.rs's
+    `BODIES`, read from there so the two never disagree."""
+    source = open(os.path.join(os.path.dirname(ROOT), "..", "host", "src", "fuzzing.rs")).read()
+    listing = re.search(r"pub const BODIES: \[&str; \d+\] = \[(.*?)\];", source, re.S)
+    return re.findall(r'"(\w+)"', listing.group(1))
+
+
+BODIES = fuzzing_bodies()
 
 
 def b64(data):
