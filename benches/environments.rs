@@ -92,7 +92,8 @@ fn environments(c: &mut Criterion) {
 
     // Memory: idle environments that each served one invocation, as a warm pool holds them.
     let burst_sandbox = new_sandbox();
-    let hello = prepare(&burst_sandbox, &support::example_bytes("hello"), "hello", false);
+    let hello_wasm = support::example_bytes("hello");
+    let hello = prepare(&burst_sandbox, &hello_wasm, "hello", false);
     let idle_count = 500;
     runtime.block_on(cold_start(&hello, Initialization::OnDemand));
     let before = rss_bytes();
@@ -138,11 +139,16 @@ fn environments(c: &mut Criterion) {
     });
     group.finish();
 
-    drop((heavy, heavy_snapshot, hello_snapshot, sandbox));
-
-    drop((hello, burst_sandbox));
+    drop((
+        heavy,
+        heavy_snapshot,
+        hello_snapshot,
+        sandbox,
+        hello,
+        burst_sandbox,
+    ));
     let sandbox = new_sandbox();
-    let hello = prepare(&sandbox, &support::example_bytes("hello"), "hello", false);
+    let hello = prepare(&sandbox, &hello_wasm, "hello", false);
     let pools = [1usize, 2].map(|threads| {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads)
@@ -211,20 +217,21 @@ fn print_paired_scaling(pools: &[(usize, tokio::runtime::Runtime); 2], function:
         COUNT as f64 / started.elapsed().as_secs_f64()
     };
     rate(&pools[1]); // warm-up: slots, spare directories, allocator arenas
-    let mut rounds: Vec<(f64, f64)> = (0..ROUNDS).map(|_| (rate(&pools[0]), rate(&pools[1]))).collect();
-    let median = |mut values: Vec<f64>| {
+    let rounds: Vec<(f64, f64)> = (0..ROUNDS).map(|_| (rate(&pools[0]), rate(&pools[1]))).collect();
+    let sorted = |values: &mut dyn Iterator<Item = f64>| {
+        let mut values: Vec<f64> = values.collect();
         values.sort_by(f64::total_cmp);
-        values[values.len() / 2]
+        values
     };
-    let ratio = median(rounds.iter().map(|(one, two)| two / one).collect());
-    let one = median(rounds.iter().map(|r| r.0).collect());
-    let two = median(rounds.iter().map(|r| r.1).collect());
-    rounds.sort_by(|a, b| (a.1 / a.0).total_cmp(&(b.1 / b.0)));
+    let ratios = sorted(&mut rounds.iter().map(|(one, two)| two / one));
+    let one = sorted(&mut rounds.iter().map(|r| r.0))[ROUNDS / 2];
+    let two = sorted(&mut rounds.iter().map(|r| r.1))[ROUNDS / 2];
     eprintln!(
-        "fresh environments, 2 vs 1 workers: {ratio:.2}x (median of {ROUNDS} paired rounds of {COUNT}; \
+        "fresh environments, 2 vs 1 workers: {:.2}x (median of {ROUNDS} paired rounds of {COUNT}; \
          medians {one:.0}/s and {two:.0}/s; ratios {:.2}x to {:.2}x)",
-        rounds[0].1 / rounds[0].0,
-        rounds[ROUNDS - 1].1 / rounds[ROUNDS - 1].0,
+        ratios[ROUNDS / 2],
+        ratios[0],
+        ratios[ROUNDS - 1],
     );
 }
 
