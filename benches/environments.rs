@@ -19,7 +19,7 @@
 mod support;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use lambkin_host::sandbox::{
+use lambkin_sandbox::{
     ExecutionEnvironment, FunctionSpec, Initialization, InvokeRequest, PreparedFunction, Sandbox,
     SandboxConfig,
 };

@@ -9,7 +9,7 @@
 mod support;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use lambkin_host::sandbox::{ExecutionEnvironment, FunctionSpec, InvokeRequest, Sandbox, SandboxConfig};
+use lambkin_sandbox::{ExecutionEnvironment, FunctionSpec, InvokeRequest, Sandbox, SandboxConfig};
 
 fn request() -> InvokeRequest {
     InvokeRequest {

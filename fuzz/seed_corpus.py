@@ -2,7 +2,7 @@
 """Writes the handcrafted seeds of the fuzz corpus: fuzz/corpus/<target>/seed-*.
 
 The committed corpus is these seeds plus what the fuzzer found, minimized (`cargo fuzz cmin`);
-rerunning this script only adds or rewrites the seed-* files. Formats: see host/src/fuzzing.rs.
+rerunning this script only adds or rewrites the seed-* files. Formats: see crates/api/src/fuzzing.rs.
 """
 
 import base64
@@ -151,9 +151,9 @@ def packages():
 
 
 def fuzzing_bodies():
-    """The request bodies api_json reads, in the order of its first byte: host/src/fuzzing.rs's
+    """The request bodies api_json reads, in the order of its first byte: crates/api/src/fuzzing.rs's
     `BODIES`, read from there so the two never disagree."""
-    source = open(os.path.join(os.path.dirname(ROOT), "..", "host", "src", "fuzzing.rs")).read()
+    source = open(os.path.join(os.path.dirname(ROOT), "..", "crates", "api", "src", "fuzzing.rs")).read()
     listing = re.search(r"pub const BODIES: \[&str; \d+\] = \[(.*?)\];", source, re.S)
     return re.findall(r'"(\w+)"', listing.group(1))
 

@@ -141,7 +141,7 @@ fn invoke_compiles_once_and_then_runs_from_the_compile_cache() {
     let artifacts: Vec<_> = walk(&data.path().join("compiled"));
     assert_eq!(artifacts.len(), 1, "one compiled artifact: {artifacts:?}");
     let artifact = &artifacts[0];
-    let sha = lambkin_host::sandbox::code_sha256(&support::example_bytes("hello"));
+    let sha = lambkin_sandbox::code_sha256(&support::example_bytes("hello"));
     assert!(
         artifact.ends_with(format!("{sha}.cwasm")),
         "keyed by code hash: {artifact:?}"

@@ -1,11 +1,11 @@
 //! The fuzz corpus as regression tests: every input of `fuzz/corpus/<target>/` and
 //! `fuzz/regressions/<target>/` (crashes the fuzzer found, kept once fixed) goes through the
-//! entry point its cargo fuzz target calls (`lambkin_host::fuzzing`), and none may panic.
+//! entry point its cargo fuzz target calls (`lambkin_api::fuzzing`), and none may panic.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
-use lambkin_host::fuzzing;
+use lambkin_api::fuzzing;
 
 fn fuzz_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz")

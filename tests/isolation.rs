@@ -13,8 +13,8 @@ mod support;
 
 use axum::http::StatusCode;
 use base64::Engine as _;
-use lambkin_host::invoke::worker::AsyncSettings;
-use lambkin_host::server::FrontDoor;
+use lambkin_api::server::FrontDoor;
+use lambkin_invoke::worker::AsyncSettings;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -229,7 +229,7 @@ fn assert_host_untouched(data: &Path) {
     }
 }
 
-/// What lambkin sets in every guest's environment (host/src/sandbox/env_vars.rs), for a function
+/// What lambkin sets in every guest's environment (crates/sandbox/src/env_vars.rs), for a function
 /// `name` of the test server (us-east-1, 128 MB, `$LATEST`, on demand). The log stream name varies.
 fn lambkin_variables(name: &str) -> BTreeMap<String, String> {
     [

@@ -6,8 +6,8 @@
 mod support;
 
 use bytes::{Buf, Bytes};
-use lambkin_host::invoke::worker::AsyncSettings;
-use lambkin_host::server::FrontDoor;
+use lambkin_api::server::FrontDoor;
+use lambkin_invoke::worker::AsyncSettings;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -391,7 +391,7 @@ async fn caps_on_functions_versions_and_layers_are_code_storage_exceeded() {
     use support::server::{Settings, serve_with};
     let dir = tempfile::tempdir().expect("tempdir");
     let settings = Settings {
-        limits: lambkin_host::registry::RegistryLimits {
+        limits: lambkin_registry::RegistryLimits {
             max_functions: 2,
             max_versions: 1,
             max_layer_versions: 1,

@@ -2,7 +2,7 @@
 
 mod support;
 
-use lambkin_host::sandbox::{
+use lambkin_sandbox::{
     ExecutionEnvironment, FunctionSpec, Initialization, Invocation, InvokeRequest, PreparedFunction, Sandbox,
     SandboxConfig, SandboxError,
 };

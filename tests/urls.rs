@@ -5,8 +5,8 @@
 
 mod support;
 
-use lambkin_host::invoke::worker::AsyncSettings;
-use lambkin_host::server::FrontDoor;
+use lambkin_api::server::FrontDoor;
+use lambkin_invoke::worker::AsyncSettings;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::net::SocketAddr;

@@ -1,5 +1,5 @@
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    lambkin_host::fuzzing::identifiers(data);
+    lambkin_api::fuzzing::identifiers(data);
 });

@@ -1,26 +1,22 @@
-//! # lambkin-host
+//! # lambkin
 //!
 //! A self-hosted serverless platform that speaks the AWS Lambda API and runs every function as a
-//! WebAssembly component in a wasmtime sandbox.
+//! WebAssembly component in a wasmtime sandbox. This crate is the `lambkin` binary's: its command
+//! line and the commands; the layers it puts together are crates of their own, each depending
+//! only on those below it:
+//!
+//! ```text
+//! lambkin-api       axum routers, SigV4, function URLs, the AWS wire format; `serve`'s app
+//!   lambkin-invoke  environment pools, concurrency, the async queue and delivery, activation, snapshots
+//!     lambkin-registry  functions, versions, aliases, configs on object_store (no HTTP, no wasm)
+//!     lambkin-sandbox   engine, compile cache, execution environments, Lambda's limits
+//! ```
 //!
 //! # Layout
 //! - [`config`]: the command line and its `LAMBKIN_*` environment variables.
-//! - [`sandbox`]: engine, compile cache, execution environments and Lambda's limits
-//!   (memory, timeout, `/tmp` size), guest logs in Lambda's format.
 //! - [`local`]: `lambkin invoke`, one function run once in a fresh environment.
-//! - [`registry`]: functions, versions, aliases and settings, persisted on object_store.
-//! - [`invoke`]: running a function version for the front door (prepared revisions, warm pool).
-//! - [`api`]: the Lambda REST API routers and the AWS error wire format.
-//! - [`auth`]: SigV4 verification of API requests and the secure defaults of an anonymous server.
-//! - [`fuzzing`]: hostile-input entry points for the fuzz targets of `fuzz/` and their corpus replay.
-//! - [`server`]: `lambkin serve`, the HTTP front door: [`server::app`] and [`server::run`].
+//! - [`serve`]: `lambkin serve`, the server opened from its flags.
 
-pub mod api;
-pub mod auth;
 pub mod config;
-pub mod fuzzing;
-pub mod invoke;
 pub mod local;
-pub mod registry;
-pub mod sandbox;
-pub mod server;
+pub mod serve;

@@ -9,9 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::InvokeArgs;
-use crate::sandbox::{
-    ExecutionEnvironment, FunctionSpec, InvokeRequest, Sandbox, SandboxConfig, validate_environment,
-};
+use lambkin_registry::validate_environment;
+use lambkin_sandbox::{ExecutionEnvironment, FunctionSpec, InvokeRequest, Sandbox, SandboxConfig};
 
 pub async fn run(args: InvokeArgs) -> anyhow::Result<ExitCode> {
     let wasm = std::fs::read(&args.wasm).with_context(|| format!("reading {}", args.wasm.display()))?;

@@ -1,14 +1,8 @@
 //! The `lambkin` binary: parses flags and hands over to the library.
 
-use anyhow::Context;
 use clap::Parser;
 use lambkin_host::config::{Cli, Command};
-use lambkin_host::invoke::worker::AsyncSettings;
-use lambkin_host::registry::Buckets;
-use lambkin_host::sandbox::{Sandbox, SandboxConfig};
-use lambkin_host::server::{self, FrontDoor, ServerConfig};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -20,118 +14,10 @@ async fn main() -> ExitCode {
         .init();
     let result = match Cli::parse().command {
         Command::Invoke(args) => lambkin_host::local::run(args).await,
-        Command::Serve(args) => serve(args).await.map(|()| ExitCode::SUCCESS),
+        Command::Serve(args) => lambkin_host::serve::run(args).await.map(|()| ExitCode::SUCCESS),
     };
     result.unwrap_or_else(|e| {
         eprintln!("error: {e:#}");
         ExitCode::from(2)
     })
-}
-
-async fn serve(args: lambkin_host::config::ServeArgs) -> anyhow::Result<()> {
-    let data_dir = args.common.data_dir.clone();
-    let credentials = lambkin_host::auth::Credentials::load(
-        args.credentials_file.as_deref(),
-        args.access_key_id.as_deref(),
-        args.secret_access_key.as_deref(),
-    )?;
-    lambkin_host::auth::check_exposure(args.listen, &credentials, args.allow_anonymous)
-        .map_err(anyhow::Error::msg)?;
-    let sandbox = Sandbox::new(SandboxConfig {
-        compile_cache_dir: Some(data_dir.join("compiled")),
-        environments_dir: None,
-    })?;
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("binding {}", args.listen))?;
-    let address = listener.local_addr()?;
-    let state = server::start(ServerConfig {
-        sandbox: sandbox.clone(),
-        store: open_store(&args)?,
-        buckets: match args.store.as_deref() {
-            Some(url) if url.starts_with("s3://") => Buckets::S3,
-            _ => Buckets::Local(local_store(&data_dir.join("buckets"))?),
-        },
-        data_dir,
-        region: args.common.region.clone(),
-        account_id: args.common.account_id.clone(),
-        front_door: FrontDoor {
-            port: address.port(),
-            async_max_payload: args.async_max_payload,
-            stream_max_bytes: args.stream_max_bytes,
-            async_max_queue: args.async_max_queue as usize,
-        },
-        async_settings: AsyncSettings {
-            time_scale: args.async_time_scale,
-            workers: args.async_workers as usize,
-        },
-        account_concurrency: args.account_concurrency,
-        idle_timeout: std::time::Duration::from_secs(args.idle_timeout),
-        credentials,
-        limits: lambkin_host::registry::RegistryLimits {
-            max_functions: args.max_functions as usize,
-            max_versions: args.max_versions as usize,
-            max_layer_versions: args.max_layer_versions as usize,
-        },
-    })
-    .await?;
-    tracing::info!(%address, signed = state.auth.is_some(), pooling = sandbox.uses_pooling_allocator(), queued = state.events.depth(), "lambkin serving");
-    server::run(listener, state, shutdown_signal()).await?;
-    tracing::info!("lambkin stopped");
-    Ok(())
-}
-
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = interrupt => {},
-        _ = terminate => {},
-    }
-}
-
-/// The object store of `--store`: `file://<dir>` (by default the data directory), or
-/// `s3://bucket/prefix` configured from the `AWS_*` environment (credentials, region,
-/// `AWS_ENDPOINT_URL` for S3-compatible servers).
-fn open_store(args: &lambkin_host::config::ServeArgs) -> anyhow::Result<Arc<dyn object_store::ObjectStore>> {
-    let Some(url) = args.store.as_deref() else {
-        return local_store(&args.common.data_dir);
-    };
-    if let Some(path) = url.strip_prefix("file://") {
-        return local_store(std::path::Path::new(path));
-    }
-    let Some(location) = url.strip_prefix("s3://") else {
-        anyhow::bail!("--store {url}: expected file://<dir> or s3://<bucket>[/<prefix>]");
-    };
-    let (bucket, prefix) = location.split_once('/').unwrap_or((location, ""));
-    let s3 = object_store::aws::AmazonS3Builder::from_env()
-        .with_bucket_name(bucket)
-        .build()
-        .with_context(|| format!("configuring the S3 store {url}"))?;
-    let prefix = prefix.trim_matches('/');
-    if prefix.is_empty() {
-        return Ok(Arc::new(s3));
-    }
-    Ok(Arc::new(object_store::prefix::PrefixStore::new(s3, prefix)))
-}
-
-/// An object store on a local directory (created if needed).
-fn local_store(dir: &std::path::Path) -> anyhow::Result<Arc<dyn object_store::ObjectStore>> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    // fsync: what a response acknowledged survives a power loss, not only a crash.
-    let store = object_store::local::LocalFileSystem::new_with_prefix(dir)
-        .with_context(|| format!("opening the store at {}", dir.display()))?
-        .with_fsync(true);
-    Ok(Arc::new(store))
 }

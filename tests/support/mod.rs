@@ -21,6 +21,7 @@ pub fn example_wasm(name: &str) -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     let dir = BUILT.get_or_init(|| {
         let root = repo_root();
+        ensure_wasm_target(&root);
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
         let status = Command::new(cargo)
             .current_dir(&root)
@@ -40,6 +41,35 @@ pub fn example_wasm(name: &str) -> PathBuf {
         root.join("examples/target/wasm32-wasip2/release")
     });
     dir.join(format!("{}.wasm", name.replace('-', "_")))
+}
+
+/// Adds the `wasm32-wasip2` target when the toolchain lacks it: rust-toolchain.toml's `targets` is
+/// only applied when rustup installs the toolchain, not to one that is already there.
+fn ensure_wasm_target(root: &Path) {
+    const TARGET: &str = "wasm32-wasip2";
+    // Run from the repository root with our environment, so rust-toolchain.toml (or the
+    // RUSTUP_TOOLCHAIN cargo was started with) picks the same toolchain cargo builds with.
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_string());
+    let sysroot = Command::new(rustc)
+        .current_dir(root)
+        .args(["--print", "sysroot"])
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .map(|out| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()));
+    if sysroot.is_some_and(|sysroot| sysroot.join("lib/rustlib").join(TARGET).is_dir()) {
+        return;
+    }
+    let added = Command::new("rustup")
+        .current_dir(root)
+        .args(["target", "add", TARGET])
+        .status()
+        .is_ok_and(|status| status.success());
+    assert!(
+        added,
+        "the {TARGET} target is not installed and `rustup target add {TARGET}` did not add it; \
+         run `rustup target add wasm32-wasip2 --toolchain 1.95.0`"
+    );
 }
 
 /// The bytes of an example's component.

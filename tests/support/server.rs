@@ -5,10 +5,10 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use base64::Engine as _;
-use lambkin_host::invoke::worker::AsyncSettings;
-use lambkin_host::registry::Buckets;
-use lambkin_host::sandbox::{Sandbox, SandboxConfig};
-use lambkin_host::server::{self, AppState, FrontDoor, ServerConfig};
+use lambkin_api::server::{self, AppState, FrontDoor, ServerConfig};
+use lambkin_invoke::worker::AsyncSettings;
+use lambkin_registry::Buckets;
+use lambkin_sandbox::{Sandbox, SandboxConfig};
 use object_store::local::LocalFileSystem;
 use serde_json::{Value, json};
 use std::path::Path;
@@ -57,8 +57,8 @@ pub struct Settings {
     pub account_concurrency: u32,
     pub idle_timeout: std::time::Duration,
     /// Keys requests must be signed with (none: an anonymous server).
-    pub credentials: lambkin_host::auth::Credentials,
-    pub limits: lambkin_host::registry::RegistryLimits,
+    pub credentials: lambkin_api::auth::Credentials,
+    pub limits: lambkin_registry::RegistryLimits,
 }
 
 impl Default for Settings {
@@ -66,7 +66,7 @@ impl Default for Settings {
         Settings {
             front_door: FrontDoor::default(),
             async_settings: AsyncSettings::default(),
-            account_concurrency: lambkin_host::registry::ACCOUNT_CONCURRENCY,
+            account_concurrency: lambkin_registry::ACCOUNT_CONCURRENCY,
             idle_timeout: std::time::Duration::from_secs(600),
             credentials: Default::default(),
             limits: Default::default(),

@@ -1,0 +1,204 @@
+//! `lambkin serve`: the HTTP front door on one listener.
+//!
+//! [`start`] opens everything a server needs (registry, invoker, async queue and its worker);
+//! [`app`] is the router: the Lambda API (`api::router`), function URLs by Host header, the
+//! engine's health, and `UnknownOperationException` in the AWS format for anything else.
+
+use anyhow::Context;
+use axum::Router;
+use axum::routing::get;
+use object_store::ObjectStore;
+use std::future::Future;
+use std::path::PathBuf;
+use tokio::net::TcpListener;
+
+use crate::ApiError;
+use crate::auth::{Authenticator, Credentials};
+use lambkin_invoke::Invoker;
+use lambkin_invoke::queue::AsyncQueue;
+use lambkin_invoke::worker::{AsyncSettings, Worker};
+use lambkin_registry::{Buckets, Registry, RegistryConfig, RegistryLimits};
+use lambkin_sandbox::Sandbox;
+use std::sync::Arc;
+
+/// Largest request body: a 50 MB package, base64-encoded in JSON, with room to spare.
+pub const MAX_BODY_BYTES: usize = 72 * 1024 * 1024;
+
+/// Shared by every handler: one `Arc`, since axum clones the state for every extractor.
+#[derive(Clone)]
+pub struct AppState(Arc<Services>);
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+/// What the handlers work with.
+pub struct Services {
+    pub sandbox: Sandbox,
+    pub registry: Arc<Registry>,
+    pub invoker: Arc<Invoker>,
+    /// Accepted asynchronous events, durable until delivered.
+    pub events: Arc<AsyncQueue>,
+    pub front_door: FrontDoor,
+    /// SigV4 verification of API requests; `None` on an anonymous server.
+    pub auth: Option<Authenticator>,
+}
+
+/// Settings of the front door itself.
+#[derive(Debug, Clone)]
+pub struct FrontDoor {
+    /// The listener's port, for the function URLs lambkin hands out.
+    pub port: u16,
+    /// Largest Event payload (Lambda: 256 KB).
+    pub async_max_payload: usize,
+    /// Most bytes of one streamed response (Lambda: 20 MB).
+    pub stream_max_bytes: usize,
+    /// Most events awaiting delivery; past it Event invocations get a 429.
+    pub async_max_queue: usize,
+}
+
+impl Default for FrontDoor {
+    fn default() -> Self {
+        FrontDoor {
+            port: 9001,
+            async_max_payload: 256 * 1024,
+            stream_max_bytes: 20 * 1024 * 1024,
+            async_max_queue: 100_000,
+        }
+    }
+}
+
+/// What a server is opened on.
+pub struct ServerConfig {
+    pub sandbox: Sandbox,
+    /// The system of record (registry documents, code, layers).
+    pub store: Arc<dyn ObjectStore>,
+    pub buckets: Buckets,
+    /// Local state: unpacked layers (`opt/`) and the node's async queue (`queue/`).
+    pub data_dir: PathBuf,
+    pub region: String,
+    pub account_id: String,
+    pub front_door: FrontDoor,
+    pub async_settings: AsyncSettings,
+    /// The account's concurrency limit.
+    pub account_concurrency: u32,
+    /// How long an on-demand environment may stay idle before it is shut down.
+    pub idle_timeout: std::time::Duration,
+    /// The access keys requests must be signed with; none: anonymous.
+    pub credentials: Credentials,
+    /// Caps on functions, versions and layer versions.
+    pub limits: RegistryLimits,
+}
+
+/// Opens the registry and the async queue and starts the queue's worker.
+pub async fn start(config: ServerConfig) -> anyhow::Result<AppState> {
+    let auth = Authenticator::new(&config.credentials, &config.region);
+    let (registry, lifecycle_jobs) = Registry::open(RegistryConfig {
+        store: config.store,
+        buckets: config.buckets,
+        opt_root: config.data_dir.join("opt"),
+        runtime_version_arn: lambkin_sandbox::runtime_version_arn(&config.region),
+        region: config.region,
+        account_id: config.account_id,
+        account_concurrency: config.account_concurrency,
+        limits: config.limits,
+    })
+    .await
+    .context("opening the registry")?;
+    let queue_dir = config.data_dir.join("queue");
+    std::fs::create_dir_all(&queue_dir).with_context(|| format!("creating {}", queue_dir.display()))?;
+    // fsync: an event is on disk, not only in the page cache, before its 202.
+    let queue_store = object_store::local::LocalFileSystem::new_with_prefix(&queue_dir)
+        .with_context(|| format!("opening the queue at {}", queue_dir.display()))?
+        .with_fsync(true);
+    let events = AsyncQueue::open(Arc::new(queue_store))
+        .await
+        .context("reading the async queue")?;
+    lambkin_invoke::lifecycle::spawn(registry.clone(), config.sandbox.clone(), lifecycle_jobs);
+    let invoker = Arc::new(Invoker::new(registry.clone(), config.sandbox.clone()));
+    invoker.spawn_housekeeping(config.idle_timeout);
+    Worker::spawn(
+        events.clone(),
+        invoker.clone(),
+        registry.clone(),
+        config.async_settings,
+    )?;
+    Ok(AppState(Arc::new(Services {
+        sandbox: config.sandbox,
+        registry,
+        invoker,
+        events,
+        front_door: config.front_door,
+        auth,
+    })))
+}
+
+/// The whole HTTP API.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/lambkin/pools", get(pools))
+        .merge(crate::router())
+        .fallback(unknown_operation)
+        .layer(axum::middleware::map_response(aws_error_for_oversized_bodies))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::require_signature,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::url_gateway::by_host,
+        ))
+        .with_state(state)
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then drains in-flight requests.
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+}
+
+async fn health(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({
+        "status": "ok",
+        "runtimeVersion": lambkin_sandbox::RUNTIME_VERSION,
+        "poolingAllocator": state.sandbox.uses_pooling_allocator(),
+        "asyncQueueDepth": state.events.depth(),
+    }))
+}
+
+/// lambkin's own view of its execution environments: per function version, environments
+/// initialising, idle and busy, provisioned ones, cold starts; per function, invocations
+/// running and throttles.
+async fn pools(axum::extract::State(state): axum::extract::State<AppState>) -> axum::Json<serde_json::Value> {
+    let (pools, functions) = state.invoker.report().await;
+    axum::Json(serde_json::json!({ "pools": pools, "functions": functions }))
+}
+
+/// axum refuses a body over the limit with a plain-text 413; clients expect the AWS format.
+async fn aws_error_for_oversized_bodies(response: axum::response::Response) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if response.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE
+        && !response.headers().contains_key("x-amzn-ErrorType")
+    {
+        return ApiError::RequestEntityTooLarge(format!(
+            "Request must be smaller than {MAX_BODY_BYTES} bytes for the operation"
+        ))
+        .into_response();
+    }
+    response
+}
+
+async fn unknown_operation(uri: axum::http::Uri) -> ApiError {
+    ApiError::UnknownOperation(format!("lambkin does not implement {} yet", uri.path()))
+}

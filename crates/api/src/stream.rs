@@ -1,0 +1,161 @@
+//! InvokeWithResponseStream `POST /2021-11-15/functions/{name}/response-streaming-invocations`:
+//! the body is `application/vnd.amazon.eventstream` (framed by aws-smithy-eventstream), one
+//! `PayloadChunk` event per chunk as the guest writes it, then `InvokeComplete` with ErrorCode /
+//! ErrorDetails for a function error (mid-stream ones included) and LogResult for `Tail`.
+
+use aws_smithy_eventstream::frame::write_message_to;
+use aws_smithy_types::event_stream::{Header, HeaderValue as FrameValue, Message};
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde_json::json;
+use std::convert::Infallible;
+use tokio::sync::mpsc;
+
+use super::invoke::{InvokeParams, log_tail};
+use super::{ApiError, FunctionRef, Page};
+use crate::server::AppState;
+use lambkin_sandbox::InvokeRequest;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route(
+        "/2021-11-15/functions/{name}/response-streaming-invocations",
+        post(invoke_with_response_stream),
+    )
+}
+
+/// One event of the stream, framed (prelude, headers, payload, CRCs).
+fn event(event_type: &'static str, content_type: &'static str, payload: Bytes) -> Bytes {
+    let message = Message::new(payload)
+        .add_header(Header::new(":message-type", FrameValue::String("event".into())))
+        .add_header(Header::new(":event-type", FrameValue::String(event_type.into())))
+        .add_header(Header::new(
+            ":content-type",
+            FrameValue::String(content_type.into()),
+        ));
+    let mut frame = Vec::new();
+    match write_message_to(&message, &mut frame) {
+        Ok(()) => Bytes::from(frame),
+        // Only a header or payload over the format's limits fails, and chunks are capped below.
+        Err(e) => {
+            tracing::error!("could not frame a stream event: {e}");
+            Bytes::new()
+        }
+    }
+}
+
+fn chunk(payload: Bytes) -> Bytes {
+    event("PayloadChunk", "application/octet-stream", payload)
+}
+
+async fn invoke_with_response_stream(
+    State(app): State<AppState>,
+    Path(name): Path<String>,
+    Query(page): Query<Page>,
+    headers: HeaderMap,
+    payload: Bytes,
+) -> Result<Response, ApiError> {
+    let function = FunctionRef::parse(&name, page.qualifier.as_deref(), &app.registry)?;
+    let params = InvokeParams::parse(&headers, payload)?;
+    let qualifier = function.qualifier.as_deref();
+    match params.invocation_type.as_str() {
+        "RequestResponse" => {}
+        "DryRun" => {
+            app.invoker.check(&function.name, qualifier).await?;
+            return Ok(StatusCode::NO_CONTENT.into_response());
+        }
+        other => {
+            return Err(ApiError::InvalidParameterValue(format!(
+                "1 validation error detected: Value '{other}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [RequestResponse, DryRun]"
+            )));
+        }
+    }
+    let ready = app.invoker.prepare(&function.name, qualifier).await?;
+    let cap = app.front_door.stream_max_bytes;
+    let executed_version = ready.executed_version.clone();
+    let (frames, body) = mpsc::channel::<Bytes>(32);
+    tokio::spawn(async move {
+        let (guest, mut chunks) = mpsc::unbounded_channel::<Bytes>();
+        let run = ready.run(InvokeRequest {
+            payload: params.payload,
+            client_context: params.client_context,
+            stream: Some(guest),
+            ..InvokeRequest::default()
+        });
+        tokio::pin!(run);
+        let mut sent = 0usize;
+        let mut overflowed = false;
+        // Frames a chunk unless the stream is over its cap (then it is dropped and reported).
+        let mut forward = |bytes: Bytes| {
+            if bytes.is_empty() || overflowed {
+                return None;
+            }
+            if sent + bytes.len() > cap {
+                overflowed = true;
+                return None;
+            }
+            sent += bytes.len();
+            Some(chunk(bytes))
+        };
+        let outcome = loop {
+            tokio::select! {
+                Some(bytes) = chunks.recv() => {
+                    if let Some(frame) = forward(bytes) {
+                        // A client that went away stops receiving; the function still finishes.
+                        let _ = frames.send(frame).await;
+                    }
+                }
+                outcome = &mut run => break outcome,
+            }
+        };
+        while let Ok(bytes) = chunks.try_recv() {
+            if let Some(frame) = forward(bytes) {
+                let _ = frames.send(frame).await;
+            }
+        }
+        let mut complete = json!({});
+        match outcome.result {
+            Ok(rest) => {
+                if let Some(frame) = forward(Bytes::from(rest)) {
+                    let _ = frames.send(frame).await;
+                }
+            }
+            Err(error) => {
+                complete["ErrorCode"] = json!(error.error_type);
+                complete["ErrorDetails"] = json!(error.error_message);
+            }
+        }
+        if overflowed {
+            complete["ErrorCode"] = json!("Function.ResponseSizeTooLarge");
+            complete["ErrorDetails"] = json!(format!(
+                "Response payload size exceeded maximum allowed payload size ({cap} bytes)."
+            ));
+        }
+        if params.tail {
+            complete["LogResult"] = json!(log_tail(&outcome.log));
+        }
+        let _ = frames
+            .send(event(
+                "InvokeComplete",
+                "application/json",
+                Bytes::from(complete.to_string()),
+            ))
+            .await;
+    });
+    let stream = futures::stream::unfold(body, |mut body| async move {
+        body.recv().await.map(|frame| (Ok::<_, Infallible>(frame), body))
+    });
+    let mut response = Response::new(Body::from_stream(stream));
+    let headers = response.headers_mut();
+    headers.insert(
+        "content-type",
+        HeaderValue::from_static("application/vnd.amazon.eventstream"),
+    );
+    if let Ok(version) = HeaderValue::from_str(&executed_version) {
+        headers.insert("x-amz-executed-version", version);
+    }
+    Ok(response)
+}

@@ -1,0 +1,383 @@
+//! Running functions for the front door: each published version (and each revision of $LATEST)
+//! is prepared once — code compiled or loaded from the compile cache, linked into an
+//! `InstancePre`, layers unpacked — into an environment pool that keeps its warm environments.
+//!
+//! - [`Invoker`]: resolves what to run (cached routes), admits it under the concurrency limits,
+//!   runs it in an environment of the version's pool; keeps provisioned concurrency allocated
+//!   and shuts idle environments down.
+//! - [`pool`]: the environments of one version ([`pool::EnvironmentPool`]).
+//! - [`concurrency`]: the account-wide limit and reserved concurrency.
+//! - [`queue`]: the durable queue of asynchronous events ([`queue::AsyncQueue`]).
+//! - [`worker`]: delivers queued events with retries, and their records to destinations.
+//! - [`record`]: the invocation record that destinations receive.
+
+pub mod concurrency;
+mod error;
+pub mod lifecycle;
+pub mod pool;
+pub mod queue;
+pub mod record;
+pub mod worker;
+
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
+
+use concurrency::{Concurrency, FunctionConcurrency, FunctionCounters, Limit, Slot};
+pub use error::{InvokeError, QueueError, ThrottleReason};
+use lambkin_registry::{InvocationTarget, Registry};
+use lambkin_sandbox::{FunctionError, InvokeRequest, Sandbox};
+use pool::{EnvironmentPool, PoolCounts, ProvisionedStatus};
+
+/// Largest synchronous request payload, as Lambda's 6 MB.
+pub const MAX_SYNC_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
+
+/// How often the housekeeper looks for idle environments and registry changes.
+const HOUSEKEEPING_TICK: Duration = Duration::from_millis(100);
+
+/// What an invocation returns to the front door.
+pub struct SyncResult {
+    /// The version that ran (an alias resolves to one, weighted routing picks one).
+    pub executed_version: String,
+    pub request_id: String,
+    pub result: Result<Vec<u8>, FunctionError>,
+    /// The invocation's log (START … REPORT, or INIT_START … INIT_REPORT when Init failed).
+    pub log: String,
+}
+
+pub struct Invoker {
+    registry: Arc<Registry>,
+    sandbox: Sandbox,
+    /// (function, version) → the prepared revision's environment pool.
+    deployed: tokio::sync::Mutex<HashMap<(String, String), Arc<EnvironmentPool>>>,
+    /// `function:qualifier` → what invoking it runs, valid while the registry's generation is
+    /// unchanged: the invoke path touches the registry only after a write.
+    routes: RwLock<HashMap<String, Arc<Route>>>,
+    concurrency: Arc<Concurrency>,
+}
+
+/// A resolved function qualifier: its version (or, for a weighted alias, its two versions),
+/// prepared, and what limits its concurrency.
+struct Route {
+    generation: u64,
+    primary: Leg,
+    additional: Option<(f64, Leg)>,
+    limit: Limit,
+    counters: Arc<FunctionCounters>,
+}
+
+/// One version a route may run.
+struct Leg {
+    executed_version: String,
+    invoked_function_arn: String,
+    pool: Arc<EnvironmentPool>,
+}
+
+/// One version's pool, for the observability endpoint.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PoolReport {
+    pub function: String,
+    pub version: String,
+    #[serde(flatten)]
+    pub counts: PoolCounts,
+}
+
+impl Invoker {
+    pub fn new(registry: Arc<Registry>, sandbox: Sandbox) -> Invoker {
+        Invoker {
+            registry,
+            sandbox,
+            deployed: tokio::sync::Mutex::new(HashMap::new()),
+            routes: RwLock::default(),
+            concurrency: Arc::default(),
+        }
+    }
+
+    /// Starts the housekeeper: shuts down environments idle for `idle_timeout` and keeps each
+    /// provisioned concurrency configuration allocated (again after every registry change).
+    pub fn spawn_housekeeping(self: &Arc<Self>, idle_timeout: Duration) -> tokio::task::JoinHandle<()> {
+        let invoker = self.clone();
+        tokio::spawn(async move {
+            let mut seen = None;
+            let mut tick = tokio::time::interval(HOUSEKEEPING_TICK);
+            loop {
+                tick.tick().await;
+                let generation = invoker.registry.generation();
+                if seen != Some(generation) {
+                    seen = Some(generation);
+                    invoker.allocate_provisioned().await;
+                }
+                let pools: Vec<_> = invoker.deployed.lock().await.values().cloned().collect();
+                let reaped: usize = pools.iter().map(|p| p.reap(idle_timeout)).sum();
+                if reaped > 0 {
+                    tracing::debug!(reaped, "idle execution environments shut down");
+                    // Off the runtime's threads: trimming walks every arena.
+                    let _ = tokio::task::spawn_blocking(lambkin_sandbox::return_freed_memory).await;
+                }
+            }
+        })
+    }
+
+    /// Sets every pool's provisioned target from the registry's configurations (an alias's go
+    /// to the version it points at). The housekeeper calls it after every registry change; a
+    /// Put or Delete calls it at once.
+    pub async fn allocate_provisioned(&self) {
+        let mut targets: HashMap<(String, String), u32> = HashMap::new();
+        for wanted in self.registry.provisioned_targets().await {
+            let target = self
+                .registry
+                .invocation_route(&wanted.function, Some(&wanted.qualifier))
+                .await
+                .and_then(|route| route.primary);
+            let pool = match target {
+                Ok(target) => self.deploy(target).await,
+                Err(e) => Err(e.into()),
+            };
+            match pool {
+                Ok(pool) => {
+                    let key = (wanted.function.clone(), pool.function.spec.version.clone());
+                    *targets.entry(key).or_default() += wanted.requested;
+                }
+                Err(e) => tracing::warn!(
+                    function = %wanted.function,
+                    qualifier = %wanted.qualifier,
+                    "cannot provision: {e}"
+                ),
+            }
+        }
+        for (key, pool) in self.deployed.lock().await.iter() {
+            pool.provision(targets.get(key).copied().unwrap_or(0));
+        }
+    }
+
+    /// The allocation of `qualifier`'s provisioned concurrency of `requested` environments
+    /// (nothing allocated yet when its version has no pool).
+    pub async fn provisioned_status(&self, name: &str, qualifier: &str, requested: u32) -> ProvisionedStatus {
+        let version = match self.registry.invocation_route(name, Some(qualifier)).await {
+            Ok(route) => route.primary.map(|t| t.configuration.version),
+            Err(e) => Err(e),
+        };
+        let pool = match version {
+            Ok(version) => self
+                .deployed
+                .lock()
+                .await
+                .get(&(name.to_string(), version))
+                .cloned(),
+            Err(_) => None,
+        };
+        match pool {
+            Some(pool) => pool.provisioned_status(requested),
+            None => ProvisionedStatus {
+                allocated: 0,
+                available: 0,
+                status: "IN_PROGRESS",
+                reason: None,
+            },
+        }
+    }
+
+    /// Every pool's environments, and every function's concurrency.
+    pub async fn report(&self) -> (Vec<PoolReport>, Vec<FunctionConcurrency>) {
+        let mut pools: Vec<PoolReport> = self
+            .deployed
+            .lock()
+            .await
+            .iter()
+            .map(|((function, version), pool)| PoolReport {
+                function: function.clone(),
+                version: version.clone(),
+                counts: pool.counts(),
+            })
+            .collect();
+        pools.sort_by(|a, b| (&a.function, &a.version).cmp(&(&b.function, &b.version)));
+        (pools, self.concurrency.snapshot())
+    }
+
+    /// Checks that `qualifier` of `name` can be invoked (DryRun) and says which version would run.
+    pub async fn check(&self, name: &str, qualifier: Option<&str>) -> Result<String, InvokeError> {
+        let target = self
+            .registry
+            .invocation_target(name, qualifier, random_unit())
+            .await?;
+        Ok(target.configuration.version)
+    }
+
+    /// Runs one invocation to completion.
+    pub async fn invoke(
+        &self,
+        name: &str,
+        qualifier: Option<&str>,
+        request: InvokeRequest,
+    ) -> Result<SyncResult, InvokeError> {
+        let ready = self.prepare(name, qualifier).await?;
+        Ok(ready.run(request).await)
+    }
+
+    /// Resolves the version to run (weighted aliases roll here), admits the invocation under the
+    /// concurrency limits (a 429 past them) and prepares the version.
+    pub async fn prepare(&self, name: &str, qualifier: Option<&str>) -> Result<Ready, InvokeError> {
+        let route = self.route(name, qualifier).await?;
+        let leg = match &route.additional {
+            Some((weight, additional)) if random_unit() < *weight => additional,
+            _ => &route.primary,
+        };
+        let slot = self.concurrency.admit(&route.counters, route.limit)?;
+        Ok(Ready {
+            executed_version: leg.executed_version.clone(),
+            invoked_function_arn: leg.invoked_function_arn.clone(),
+            pool: leg.pool.clone(),
+            _slot: slot,
+        })
+    }
+
+    /// The cached route of `name:qualifier`, resolved again after any registry write.
+    async fn route(&self, name: &str, qualifier: Option<&str>) -> Result<Arc<Route>, InvokeError> {
+        let key = format!("{name}:{}", qualifier.unwrap_or(""));
+        let cached = read(&self.routes).get(&key).cloned();
+        if let Some(route) = cached
+            && route.generation == self.registry.generation()
+        {
+            return Ok(route);
+        }
+        let resolved = self.registry.invocation_route(name, qualifier).await?;
+        let generation = resolved.generation;
+        // A leg that cannot run fails only the calls routed to it: roll now, cache nothing.
+        let healthy =
+            resolved.primary.is_ok() && resolved.additional.as_ref().is_none_or(|(_, leg)| leg.is_ok());
+        let (primary, additional) = if healthy {
+            let additional = match resolved.additional {
+                Some((weight, leg)) => Some((weight, self.leg(leg?).await?)),
+                None => None,
+            };
+            (resolved.primary?, additional)
+        } else {
+            (resolved.pick(random_unit())?, None)
+        };
+        let limit = match primary.reserved_concurrency {
+            Some(reserved) => Limit::Reserved(reserved),
+            None => Limit::Unreserved(primary.unreserved_capacity),
+        };
+        let route = Arc::new(Route {
+            generation,
+            primary: self.leg(primary).await?,
+            additional,
+            limit,
+            counters: self.concurrency.counters(name),
+        });
+        if healthy {
+            write(&self.routes).insert(key, route.clone());
+        }
+        Ok(route)
+    }
+
+    async fn leg(&self, target: InvocationTarget) -> Result<Leg, InvokeError> {
+        let executed_version = target.configuration.version.clone();
+        let invoked_function_arn = target.invoked_function_arn.clone();
+        Ok(Leg {
+            executed_version,
+            invoked_function_arn,
+            pool: self.deploy(target).await?,
+        })
+    }
+
+    /// The prepared revision for `target` (from its SnapStart snapshot when it has one),
+    /// preparing it on first use.
+    async fn deploy(&self, target: InvocationTarget) -> Result<Arc<EnvironmentPool>, InvokeError> {
+        let config = &target.configuration;
+        let key = (config.function_name.clone(), config.version.clone());
+        let code_sha256 = target.snapshot_sha256.as_ref().unwrap_or(&target.wasm_sha256);
+        let revision = format!("{}/{code_sha256}", config.revision_id);
+        let mut deployed = self.deployed.lock().await;
+        if let Some(existing) = deployed.get(&key)
+            && existing.revision == revision
+        {
+            return Ok(existing.clone());
+        }
+        let wasm = self.registry.code(code_sha256).await?;
+        let mut spec = lifecycle::function_spec(&self.registry, config).await?;
+        spec.restored = target.snapshot_sha256.is_some();
+        let sandbox = self.sandbox.clone();
+        let function = tokio::task::spawn_blocking(move || {
+            let code = sandbox.load(&wasm)?;
+            sandbox.prepare(&code, spec)
+        })
+        .await
+        .map_err(|e| InvokeError::Internal(format!("preparing the function: {e}")))?
+        .map_err(|e| InvokeError::Unrunnable(e.to_string()))?;
+        let entry = Arc::new(EnvironmentPool::new(revision, function));
+        deployed.insert(key, entry.clone());
+        Ok(entry)
+    }
+}
+
+/// A version about to run: resolved, admitted and prepared, so the response can name it before
+/// it runs.
+pub struct Ready {
+    pub executed_version: String,
+    invoked_function_arn: String,
+    pool: Arc<EnvironmentPool>,
+    /// Held until the invocation ends.
+    _slot: Slot,
+}
+
+impl Ready {
+    /// Runs the invocation in an environment of the version's pool. The invoked ARN is filled
+    /// in; chunks go to `request.stream` when it is set.
+    pub async fn run(&self, mut request: InvokeRequest) -> SyncResult {
+        let request_id = request
+            .request_id
+            .get_or_insert_with(|| uuid::Uuid::new_v4().to_string())
+            .clone();
+        request.invoked_function_arn = Some(self.invoked_function_arn.clone());
+        let executed_version = self.executed_version.clone();
+        let mut lease = match self.pool.take().await {
+            Ok(lease) => lease,
+            Err(failure) => {
+                return SyncResult {
+                    executed_version,
+                    request_id,
+                    result: Err(failure.error),
+                    log: failure.log,
+                };
+            }
+        };
+        match lease.invoke(request).await {
+            Some(invocation) => SyncResult {
+                executed_version,
+                request_id,
+                result: invocation.result,
+                log: invocation.log,
+            },
+            None => SyncResult {
+                executed_version,
+                request_id,
+                result: Err(FunctionError {
+                    error_type: "Runtime.Unknown".into(),
+                    error_message: "no execution environment".into(),
+                    stack_trace: Vec::new(),
+                }),
+                log: String::new(),
+            },
+        }
+    }
+}
+
+/// A uniform number in [0, 1) for weighted alias routing: the low 48 bits of a v4 UUID are all
+/// random (its version and variant bits sit higher).
+fn random_unit() -> f64 {
+    let bits = uuid::Uuid::new_v4().as_u128() & ((1u128 << 48) - 1);
+    bits as f64 / (1u64 << 48) as f64
+}
+
+// A panic while a lock was held leaves data that is still consistent here (every critical
+// section is a single insert or lookup), so a poisoned lock is taken as it is.
+fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|p| p.into_inner())
+}
+
+fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(|p| p.into_inner())
+}

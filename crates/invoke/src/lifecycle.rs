@@ -1,0 +1,115 @@
+//! Lifecycle work that needs both the registry and the sandbox, done for the registry's
+//! [`LifecycleJob`]s: activation (new code is compiled and linked, so State tells the truth
+//! before anyone invokes) and SnapStart (with `SnapStart.ApplyOn = PublishedVersions`, a new
+//! version's Init runs once and the initialised component is stored as code, which its
+//! environments restore from).
+
+use std::sync::Arc;
+
+use lambkin_registry::model::FunctionConfiguration;
+use lambkin_registry::{LifecycleJob, LifecycleJobs, Registry, RegistryError};
+use lambkin_sandbox::{FunctionSpec, Sandbox, SandboxError, code_sha256};
+
+/// Does every job the registry hands over, each in its own task, until the registry is gone.
+pub fn spawn(
+    registry: Arc<Registry>,
+    sandbox: Sandbox,
+    mut jobs: LifecycleJobs,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        while let Some(job) = jobs.recv().await {
+            let (registry, sandbox) = (registry.clone(), sandbox.clone());
+            tokio::spawn(async move {
+                match job {
+                    LifecycleJob::Activate {
+                        function,
+                        wasm_sha256,
+                    } => {
+                        let verdict = check_code(&registry, &sandbox, &wasm_sha256).await;
+                        registry.settle_code(&function, &wasm_sha256, verdict).await;
+                    }
+                    LifecycleJob::Snapshot { function, version } => {
+                        let verdict = take_snapshot(&registry, &sandbox, &function, version).await;
+                        registry.settle_snapshot(&function, version, verdict).await;
+                    }
+                }
+            });
+        }
+    })
+}
+
+/// Whether the stored component compiles and links as a lambkin function.
+async fn check_code(registry: &Registry, sandbox: &Sandbox, wasm_sha256: &str) -> Result<(), String> {
+    let wasm = registry.code(wasm_sha256).await.map_err(|e| e.to_string())?;
+    let sandbox = sandbox.clone();
+    let checked = tokio::task::spawn_blocking(move || {
+        let code = sandbox.load(&wasm)?;
+        sandbox.prepare(&code, FunctionSpec::new("check", "", ""))?;
+        Ok::<(), SandboxError>(())
+    })
+    .await;
+    match checked {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(e) => Err(format!("compilation did not finish: {e}")),
+    }
+}
+
+/// Runs Init of the version once and stores the snapshot; returns its code hash.
+async fn take_snapshot(
+    registry: &Registry,
+    sandbox: &Sandbox,
+    function: &str,
+    version: u64,
+) -> Result<String, String> {
+    let (wasm_sha256, config) = registry
+        .snapshot_source(function, version)
+        .await
+        .map_err(|e| e.to_string())?;
+    let wasm = registry.code(&wasm_sha256).await.map_err(|e| e.to_string())?;
+    let spec = function_spec(registry, &config)
+        .await
+        .map_err(|e| e.to_string())?;
+    let snapshot = sandbox.snapshot(&wasm, spec).await.map_err(|e| e.to_string())?;
+    let sha = code_sha256(&snapshot);
+    // Compiled now, into the compile cache, so that the first restore does not compile.
+    let sandbox = sandbox.clone();
+    let snapshot = tokio::task::spawn_blocking(move || sandbox.load(&snapshot).map(|_| snapshot))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    registry
+        .put_code(&sha, snapshot)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(sha)
+}
+
+/// What the sandbox needs to run a configuration: limits, variables, layers at `/opt`.
+pub async fn function_spec(
+    registry: &Registry,
+    config: &FunctionConfiguration,
+) -> Result<FunctionSpec, RegistryError> {
+    let layer_arns: Vec<String> = config
+        .layers
+        .iter()
+        .filter_map(|l| l.get("Arn").and_then(|a| a.as_str()).map(str::to_string))
+        .collect();
+    Ok(FunctionSpec {
+        name: config.function_name.clone(),
+        version: config.version.clone(),
+        function_arn: registry.function_arn(&config.function_name),
+        handler: config.handler.clone(),
+        region: registry.region().to_string(),
+        memory_mb: config.memory_size,
+        timeout: std::time::Duration::from_secs(u64::from(config.timeout)),
+        ephemeral_storage_mb: config.ephemeral_storage.size,
+        environment: config
+            .environment
+            .as_ref()
+            .map(|e| e.variables.clone())
+            .unwrap_or_default(),
+        opt_dir: registry.opt_dir(&layer_arns).await?,
+        restored: false,
+    })
+}

@@ -1,0 +1,257 @@
+//! Delivers queued events (seed 003, "Asynchronous invocation"): invokes the function; retries a
+//! function error after Lambda's delays (1 min, then 2 min) up to MaximumRetryAttempts; retries a
+//! throttle or system error with exponential backoff (1 s doubling to 5 min) until the event is
+//! older than MaximumEventAgeInSeconds; then sends the invocation record to the OnSuccess or
+//! OnFailure destination — another function (invoked asynchronously) or an HTTP(S) webhook.
+
+use bytes::Bytes;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+use crate::error::{InvokeError, QueueError};
+use crate::queue::{AsyncQueue, QueuedEvent, Target, now_ms};
+use crate::record::{AttemptResponse, Condition, invocation_record};
+use crate::{Invoker, SyncResult};
+use lambkin_registry::event_config::{AsyncPolicy, EVENT_AGE_SECONDS};
+use lambkin_registry::{FunctionRef, Registry, RegistryError};
+use lambkin_sandbox::{FunctionError, InvokeRequest};
+
+/// Lambda's waits before the second and the third attempt after a function error.
+const RETRY_DELAYS: [Duration; 2] = [Duration::from_secs(60), Duration::from_secs(120)];
+/// Backoff after a throttle or system error: from one second, doubling, up to five minutes.
+const BACKOFF_FIRST: Duration = Duration::from_secs(1);
+const BACKOFF_MAX: Duration = Duration::from_secs(300);
+/// How long a webhook delivery is retried.
+const WEBHOOK_MAX_AGE: Duration = Duration::from_secs(EVENT_AGE_SECONDS.1 as u64);
+
+/// How the worker paces itself.
+#[derive(Debug, Clone)]
+pub struct AsyncSettings {
+    /// Multiplies every delay and every maximum event age: 0.001 turns minutes into
+    /// milliseconds so tests of retries run in seconds.
+    pub time_scale: f64,
+    /// Deliveries in flight at once.
+    pub workers: usize,
+}
+
+impl Default for AsyncSettings {
+    fn default() -> Self {
+        AsyncSettings {
+            time_scale: 1.0,
+            workers: 64,
+        }
+    }
+}
+
+pub struct Worker {
+    queue: Arc<AsyncQueue>,
+    invoker: Arc<Invoker>,
+    registry: Arc<Registry>,
+    settings: AsyncSettings,
+    /// For webhook destinations.
+    http: reqwest::Client,
+}
+
+impl Worker {
+    /// Starts delivering what `queue` holds, `settings.workers` events at a time.
+    pub fn spawn(
+        queue: Arc<AsyncQueue>,
+        invoker: Arc<Invoker>,
+        registry: Arc<Registry>,
+        settings: AsyncSettings,
+    ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()?;
+        let permits = Arc::new(Semaphore::new(settings.workers.max(1)));
+        let worker = Arc::new(Worker {
+            queue,
+            invoker,
+            registry,
+            settings,
+            http,
+        });
+        Ok(tokio::spawn(async move {
+            // A permit first, then an event: events wait in the queue, not in memory here.
+            while let Ok(permit) = permits.clone().acquire_owned().await {
+                let event = worker.queue.next_due().await;
+                let worker = worker.clone();
+                tokio::spawn(async move {
+                    worker.deliver(event).await;
+                    drop(permit);
+                });
+            }
+        }))
+    }
+
+    async fn deliver(&self, event: QueuedEvent) {
+        let outcome = match event.target.clone() {
+            Target::Function { name, qualifier } => self.invoke(event, &name, qualifier.as_deref()).await,
+            Target::Webhook { url } => self.post(event, &url).await,
+        };
+        if let Err(e) = outcome {
+            tracing::error!("asynchronous delivery: {e}");
+        }
+    }
+
+    async fn invoke(
+        &self,
+        mut event: QueuedEvent,
+        name: &str,
+        qualifier: Option<&str>,
+    ) -> Result<(), QueueError> {
+        let policy = match self.registry.async_policy(name, qualifier).await {
+            Ok(policy) => policy,
+            Err(RegistryError::NotFound(message)) => return self.drop_event(&event, &message).await,
+            Err(_) => return self.back_off(event).await,
+        };
+        let max_age = Duration::from_secs(u64::from(policy.maximum_event_age_seconds));
+        if self.too_old(&event, max_age) {
+            return self.finish(event, &policy, Condition::EventAgeExceeded).await;
+        }
+        if policy.reserved_concurrency == Some(0) {
+            return self
+                .finish(event, &policy, Condition::ZeroReservedConcurrency)
+                .await;
+        }
+        let request = InvokeRequest {
+            payload: Bytes::from(event.payload.clone()),
+            request_id: Some(event.id.clone()),
+            ..InvokeRequest::default()
+        };
+        let outcome = match self.invoker.invoke(name, qualifier, request).await {
+            Ok(outcome) => outcome,
+            Err(InvokeError::Registry(RegistryError::NotFound(message))) => {
+                return self.drop_event(&event, &message).await;
+            }
+            Err(transient) if transient.is_transient() => return self.back_off(event).await,
+            // Code that cannot run fails the attempt, as a runtime error would.
+            Err(other) => SyncResult {
+                executed_version: qualifier.unwrap_or("$LATEST").to_string(),
+                request_id: event.id.clone(),
+                result: Err(FunctionError {
+                    error_type: other.error_type().to_string(),
+                    error_message: other.to_string(),
+                    stack_trace: Vec::new(),
+                }),
+                log: String::new(),
+            },
+        };
+        event.attempts += 1;
+        event.backoffs = 0;
+        let failed = outcome.result.is_err();
+        event.last_response = Some(AttemptResponse::new(outcome.executed_version, &outcome.result));
+        if !failed {
+            return self.finish(event, &policy, Condition::Success).await;
+        }
+        match RETRY_DELAYS.get(event.attempts as usize - 1) {
+            Some(delay) if event.attempts <= policy.maximum_retry_attempts => {
+                event.due_ms = now_ms() + self.scaled(*delay).as_millis() as u64;
+                self.queue.retry(event).await
+            }
+            _ => self.finish(event, &policy, Condition::RetriesExhausted).await,
+        }
+    }
+
+    /// The event is done: its record goes to the destination the condition calls for, if any.
+    async fn finish(
+        &self,
+        event: QueuedEvent,
+        policy: &AsyncPolicy,
+        condition: Condition,
+    ) -> Result<(), QueueError> {
+        let destination = match condition {
+            Condition::Success => &policy.on_success,
+            _ => &policy.on_failure,
+        };
+        let Some(destination) = destination else {
+            if condition != Condition::Success {
+                tracing::warn!(request_id = %event.id, condition = condition.as_str(), "asynchronous event discarded");
+            }
+            return self.queue.complete(&event.id).await;
+        };
+        let target = match self.destination(destination) {
+            Ok(target) => target,
+            Err(e) => {
+                return self
+                    .drop_event(&event, &format!("destination {destination}: {e}"))
+                    .await;
+            }
+        };
+        let record = invocation_record(
+            &event.id,
+            &policy.function_arn,
+            condition,
+            event.attempts,
+            &event.payload,
+            event.last_response.as_ref(),
+        );
+        let follow_up = QueuedEvent::new(uuid::Uuid::new_v4().to_string(), target, record.to_string());
+        self.queue.hand_over(&event.id, follow_up).await
+    }
+
+    /// A function ARN or a webhook URL (both checked when the config was stored).
+    fn destination(&self, destination: &str) -> Result<Target, RegistryError> {
+        if destination.starts_with("http://") || destination.starts_with("https://") {
+            return Ok(Target::Webhook {
+                url: destination.to_string(),
+            });
+        }
+        let function = FunctionRef::parse(destination, None, &self.registry)?;
+        Ok(Target::Function {
+            name: function.name,
+            qualifier: function.qualifier,
+        })
+    }
+
+    async fn post(&self, event: QueuedEvent, url: &str) -> Result<(), QueueError> {
+        if self.too_old(&event, WEBHOOK_MAX_AGE) {
+            return self
+                .drop_event(&event, &format!("webhook {url} never accepted the record"))
+                .await;
+        }
+        let sent = self
+            .http
+            .post(url)
+            .header("content-type", "application/json")
+            .body(event.payload.clone())
+            .send()
+            .await;
+        match sent {
+            Ok(response) if response.status().is_success() => self.queue.complete(&event.id).await,
+            Ok(response) => {
+                tracing::warn!(%url, status = %response.status(), "webhook destination refused a record; retrying");
+                self.back_off(event).await
+            }
+            Err(e) => {
+                tracing::warn!(%url, "webhook destination unreachable ({e}); retrying");
+                self.back_off(event).await
+            }
+        }
+    }
+
+    /// Schedules the event again after the next backoff step.
+    async fn back_off(&self, mut event: QueuedEvent) -> Result<(), QueueError> {
+        let delay = BACKOFF_FIRST
+            .saturating_mul(1u32 << event.backoffs.min(16))
+            .min(BACKOFF_MAX);
+        event.backoffs += 1;
+        event.due_ms = now_ms() + self.scaled(delay).as_millis() as u64;
+        self.queue.retry(event).await
+    }
+
+    async fn drop_event(&self, event: &QueuedEvent, why: &str) -> Result<(), QueueError> {
+        tracing::warn!(request_id = %event.id, "asynchronous event dropped: {why}");
+        self.queue.complete(&event.id).await
+    }
+
+    fn too_old(&self, event: &QueuedEvent, max_age: Duration) -> bool {
+        let age = now_ms().saturating_sub(event.accepted_ms);
+        u128::from(age) > self.scaled(max_age).as_millis()
+    }
+
+    fn scaled(&self, delay: Duration) -> Duration {
+        delay.mul_f64(self.settings.time_scale.max(0.0))
+    }
+}

@@ -1,0 +1,384 @@
+//! The registry: functions, versions, aliases and their configuration, persisted on object_store
+//! (SPEC §6). Every document is written before the request that changed it is answered, so a
+//! `kill -9` loses nothing that was acknowledged.
+//!
+//! Layout in the store:
+//! - `functions/<name>.json`: a [`FunctionRecord`] ($LATEST, versions, aliases, settings);
+//! - `counters/<name>.json`: the last version number ever published under that name (kept after
+//!   the function is deleted, so numbers are never reused);
+//! - `code/<sha256>.wasm`: components by content hash;
+//! - `layers/…`, `layer-counters/…`: see [`layers`].
+//!
+//! `Code.S3Bucket`/`S3Key` are read from a second object store, `buckets` (by default the
+//! directory `buckets/` of the data directory, one subdirectory per bucket).
+
+mod environment;
+mod error;
+pub mod event_config;
+pub mod functions;
+mod ident;
+pub mod layers;
+mod lifecycle;
+pub mod model;
+pub mod package;
+pub mod provisioned;
+pub mod settings;
+pub mod urls;
+pub mod validate;
+pub mod versions;
+
+use bytes::Bytes;
+use futures::TryStreamExt;
+use object_store::path::Path as StorePath;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::Mutex;
+
+pub use environment::{MAX_ENVIRONMENT_BYTES, RESERVED_KEYS, validate_environment};
+pub use error::RegistryError;
+pub use functions::{CodeInput, ConfigurationInput, CreateFunctionInput, UpdateCodeInput};
+pub use ident::FunctionRef;
+pub use layers::{LayerVersion, PublishLayerInput};
+pub use lifecycle::{LifecycleJob, LifecycleJobs};
+pub use model::{AliasConfiguration, Cors, FunctionConfiguration, FunctionRecord, UrlConfig, VersionRecord};
+pub use provisioned::ProvisionedTarget;
+pub use settings::{ACCOUNT_CONCURRENCY, AccountSettings};
+pub use urls::{UrlInput, UrlTarget};
+pub use versions::{AliasInput, InvocationRoute, InvocationTarget, PublishInput};
+
+/// What the registry is opened on.
+pub struct RegistryConfig {
+    /// The system of record.
+    pub store: Arc<dyn ObjectStore>,
+    /// Where `Code.S3Bucket`/`S3Key` are read.
+    pub buckets: Buckets,
+    /// Local directory for unpacked layer sets (the functions' `/opt`).
+    pub opt_root: PathBuf,
+    /// The ARN of the runtime version the node runs functions on (RuntimeVersionConfig).
+    pub runtime_version_arn: String,
+    pub region: String,
+    pub account_id: String,
+    /// The account's concurrency limit, out of which reserved concurrency is carved.
+    pub account_concurrency: u32,
+    pub limits: RegistryLimits,
+}
+
+/// Caps on what the account may keep, so that no client can exhaust the store.
+#[derive(Debug, Clone, Copy)]
+pub struct RegistryLimits {
+    pub max_functions: usize,
+    /// Published versions kept per function.
+    pub max_versions: usize,
+    /// Layer versions kept, all layers together.
+    pub max_layer_versions: usize,
+}
+
+impl Default for RegistryLimits {
+    fn default() -> Self {
+        RegistryLimits {
+            max_functions: 10_000,
+            max_versions: 1_000,
+            max_layer_versions: 10_000,
+        }
+    }
+}
+
+impl RegistryLimits {
+    /// CodeStorageExceededException when `count` more would pass `max` (`flag` names the setting).
+    fn check(count: usize, max: usize, what: &str, flag: &str) -> Result<(), RegistryError> {
+        if count >= max {
+            return Err(RegistryError::StorageExceeded(format!(
+                "The account already holds {count} {what}, the most this lambkin keeps ({flag}={max}); \
+                 delete some first"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Where `Code.S3Bucket`/`S3Key` (and layer `Content.S3Bucket`/`S3Key`) are read from.
+pub enum Buckets {
+    /// A local store holding `<bucket>/<key>` (by default `buckets/` in the data directory).
+    Local(Arc<dyn ObjectStore>),
+    /// Real S3 (or an S3-compatible endpoint), configured from the `AWS_*` environment.
+    S3,
+}
+
+/// Where functions live and how they are named.
+pub struct Registry {
+    store: Arc<dyn ObjectStore>,
+    buckets: Buckets,
+    opt_root: PathBuf,
+    runtime_version_arn: String,
+    /// Where activation and snapshot work goes (the invocation layer does it).
+    jobs: tokio::sync::mpsc::UnboundedSender<LifecycleJob>,
+    region: String,
+    account_id: String,
+    account_concurrency: u32,
+    limits: RegistryLimits,
+    /// The in-memory copy of every document; writes hold the lock until the store has them.
+    state: Mutex<State>,
+    /// Bumped by every write to a function's record: what the invoker's cached routes are
+    /// checked against, so the invoke path reads the registry only after a change.
+    generation: std::sync::atomic::AtomicU64,
+}
+
+#[derive(Default)]
+struct State {
+    functions: BTreeMap<String, FunctionRecord>,
+    /// Last version number ever published per function name.
+    counters: BTreeMap<String, u64>,
+    layers: layers::Layers,
+    /// Last version number ever published per layer name.
+    layer_counters: BTreeMap<String, u64>,
+    /// Function URL id → (function, qualifier). May hold URLs since deleted: a lookup checks
+    /// the function's record, which is the truth.
+    urls: std::collections::HashMap<String, (String, String)>,
+}
+
+impl Registry {
+    /// Opens the registry on `store`, reading every document. The receiver gets the lifecycle
+    /// jobs of every write (and, first, those a crash left undone).
+    pub async fn open(config: RegistryConfig) -> anyhow::Result<(Arc<Registry>, LifecycleJobs)> {
+        let store = config.store;
+        let mut state = State::default();
+        for (key, bytes) in read_all(store.as_ref(), "functions").await? {
+            let record: FunctionRecord = serde_json::from_slice(&bytes)
+                .map_err(|e| anyhow::anyhow!("corrupt registry document {key}: {e}"))?;
+            state
+                .functions
+                .insert(record.latest.configuration.function_name.clone(), record);
+        }
+        for (key, bytes) in read_all(store.as_ref(), "counters").await? {
+            state
+                .counters
+                .insert(document_name(&key, "counters/"), counter(&key, &bytes)?);
+        }
+        for (key, bytes) in read_all(store.as_ref(), "layer-counters").await? {
+            state
+                .layer_counters
+                .insert(document_name(&key, "layer-counters/"), counter(&key, &bytes)?);
+        }
+        for (key, bytes) in read_all(store.as_ref(), "layers").await? {
+            let version: layers::LayerVersion = serde_json::from_slice(&bytes)
+                .map_err(|e| anyhow::anyhow!("corrupt registry document {key}: {e}"))?;
+            let name = key
+                .trim_start_matches("layers/")
+                .split('/')
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            state
+                .layers
+                .entry(name)
+                .or_default()
+                .insert(version.version, version);
+        }
+        for (name, record) in &state.functions {
+            for (qualifier, url) in &record.url_configs {
+                state
+                    .urls
+                    .insert(url.url_id.clone(), (name.clone(), qualifier.clone()));
+            }
+        }
+        let unsettled = lifecycle::unsettled_jobs(state.functions.values());
+        let (jobs, receiver) = tokio::sync::mpsc::unbounded_channel();
+        let registry = Arc::new(Registry {
+            store,
+            buckets: config.buckets,
+            opt_root: config.opt_root,
+            runtime_version_arn: config.runtime_version_arn,
+            jobs,
+            region: config.region,
+            account_id: config.account_id,
+            account_concurrency: config.account_concurrency,
+            limits: config.limits,
+            state: Mutex::new(state),
+            generation: std::sync::atomic::AtomicU64::new(0),
+        });
+        // Activations and snapshots a crash interrupted are done again.
+        for job in unsettled {
+            registry.schedule(job);
+        }
+        Ok((registry, receiver))
+    }
+
+    /// `arn:aws:lambda:<region>:<account>:function:<name>`.
+    pub fn function_arn(&self, name: &str) -> String {
+        format!(
+            "arn:aws:lambda:{}:{}:function:{name}",
+            self.region, self.account_id
+        )
+    }
+
+    /// The one runtime version this host provides: lambkin's guest ABI + engine.
+    pub fn runtime_version_arn(&self) -> String {
+        self.runtime_version_arn.clone()
+    }
+
+    pub fn account_id(&self) -> &str {
+        &self.account_id
+    }
+
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// The component bytes stored under `sha256`.
+    pub async fn code(&self, sha256: &str) -> Result<Bytes, RegistryError> {
+        let path = StorePath::from(format!("code/{sha256}.wasm"));
+        let object = self.store.get(&path).await.map_err(store_error)?;
+        object.bytes().await.map_err(store_error)
+    }
+
+    /// `Code.S3Bucket`/`S3Key`: the object `<bucket>/<key>` of the buckets store.
+    pub(crate) async fn s3_object(&self, bucket: &str, key: &str) -> Result<Bytes, RegistryError> {
+        let fetched = match &self.buckets {
+            Buckets::Local(store) => store.get(&StorePath::from(format!("{bucket}/{key}"))).await,
+            Buckets::S3 => {
+                let s3 = object_store::aws::AmazonS3Builder::from_env()
+                    .with_bucket_name(bucket)
+                    .build()
+                    .map_err(|e| RegistryError::Invalid(format!("S3 bucket {bucket}: {e}")))?;
+                s3.get(&StorePath::from(key)).await
+            }
+        };
+        let object = fetched.map_err(|e| match e {
+            object_store::Error::NotFound { .. } => RegistryError::Invalid(format!(
+                "Error occurred while GetObject. S3 Error Code: NoSuchKey. S3 Error Message: The specified key does not exist. (bucket {bucket}, key {key})"
+            )),
+            other => store_error(other),
+        })?;
+        object.bytes().await.map_err(store_error)
+    }
+
+    /// Stores code (a component or a snapshot) under its hash.
+    pub async fn put_code(&self, sha256: &str, wasm: Vec<u8>) -> Result<(), RegistryError> {
+        let path = StorePath::from(format!("code/{sha256}.wasm"));
+        self.store
+            .put(&path, PutPayload::from(wasm))
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    /// Changes each time any function's record may have changed.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Called by every writer, with the state lock held, before it changes a record.
+    fn bump_generation(&self) {
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+
+    async fn persist(&self, record: &FunctionRecord) -> Result<(), RegistryError> {
+        self.bump_generation();
+        let name = &record.latest.configuration.function_name;
+        let json = serde_json::to_vec_pretty(record).map_err(|e| RegistryError::Storage(e.to_string()))?;
+        let path = StorePath::from(format!("functions/{name}.json"));
+        self.store
+            .put(&path, PutPayload::from(json))
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn forget(&self, name: &str) -> Result<(), RegistryError> {
+        self.bump_generation();
+        let path = StorePath::from(format!("functions/{name}.json"));
+        match self.store.delete(&path).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(store_error(e)),
+        }
+    }
+
+    async fn persist_counter(&self, name: &str, last: u64) -> Result<(), RegistryError> {
+        let path = StorePath::from(format!("counters/{name}.json"));
+        self.store
+            .put(&path, PutPayload::from(last.to_string().into_bytes()))
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    /// Applies `change` to the stored record of `function` and persists it if `change` says
+    /// it changed anything. A function since deleted is left alone.
+    pub(crate) async fn update_record(
+        &self,
+        function: &str,
+        change: impl FnOnce(&mut FunctionRecord) -> bool,
+    ) -> Result<(), RegistryError> {
+        let mut state = self.state.lock().await;
+        let Some(record) = state.functions.get_mut(function) else {
+            return Ok(());
+        };
+        if change(record) {
+            let record = record.clone();
+            self.persist(&record).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Every JSON document under `prefix`, with its key.
+async fn read_all(store: &dyn ObjectStore, prefix: &str) -> anyhow::Result<Vec<(String, Bytes)>> {
+    let prefix = StorePath::from(prefix);
+    let metas: Vec<_> = store.list(Some(&prefix)).try_collect().await?;
+    let mut out = Vec::with_capacity(metas.len());
+    for meta in metas
+        .into_iter()
+        .filter(|m| m.location.as_ref().ends_with(".json"))
+    {
+        let bytes = store.get(&meta.location).await?.bytes().await?;
+        out.push((meta.location.to_string(), bytes));
+    }
+    Ok(out)
+}
+
+/// `counters/<name>.json` → `<name>`.
+fn document_name(key: &str, prefix: &str) -> String {
+    key.trim_start_matches(prefix)
+        .trim_end_matches(".json")
+        .to_string()
+}
+
+fn counter(key: &str, bytes: &[u8]) -> anyhow::Result<u64> {
+    serde_json::from_slice(bytes).map_err(|e| anyhow::anyhow!("corrupt registry document {key}: {e}"))
+}
+
+fn store_error(e: object_store::Error) -> RegistryError {
+    RegistryError::from(e)
+}
+
+/// A fresh RevisionId: it changes on every write.
+fn new_revision() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// ISO 8601 in UTC with milliseconds: `2019-11-14T18:16:05.568Z`.
+pub fn iso_timestamp() -> String {
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    time::OffsetDateTime::now_utc()
+        .format(&format)
+        .unwrap_or_default()
+}
+
+/// Lambda's LastModified format: `2015-07-16T00:34:31.322+0000`.
+fn now_timestamp() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}+0000",
+        now.year(),
+        u8::from(now.month()),
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second(),
+        now.millisecond()
+    )
+}

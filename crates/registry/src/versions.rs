@@ -1,0 +1,506 @@
+//! PublishVersion, ListVersionsByFunction and aliases (seed 004 and "Lambda function aliases").
+
+use serde::Deserialize;
+use std::sync::Arc;
+
+use super::functions::{check_revision, paginate};
+use super::model::{AliasConfiguration, FunctionConfiguration, FunctionRecord, RoutingConfig, VersionRecord};
+use super::{Registry, State, new_revision, now_timestamp, validate};
+use crate::RegistryError;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PublishInput {
+    pub code_sha256: Option<String>,
+    pub description: Option<String>,
+    pub revision_id: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AliasInput {
+    pub name: Option<String>,
+    pub function_version: Option<String>,
+    pub description: Option<String>,
+    pub routing_config: Option<RoutingConfig>,
+    pub revision_id: Option<String>,
+}
+
+fn invalid(message: impl Into<String>) -> RegistryError {
+    RegistryError::Invalid(message.into())
+}
+
+/// The configuration with everything that changes without being a change (identity, revision,
+/// timestamps, state) blanked: two versions are "the same" when these are equal.
+fn substance(config: &FunctionConfiguration) -> FunctionConfiguration {
+    let mut c = config.clone();
+    c.version = String::new();
+    c.function_arn = String::new();
+    c.revision_id = String::new();
+    c.last_modified = String::new();
+    c.state = String::new();
+    c.state_reason = None;
+    c.state_reason_code = None;
+    c.last_update_status = String::new();
+    c.last_update_status_reason = None;
+    c.last_update_status_reason_code = None;
+    c
+}
+
+/// PublishVersion's preconditions on the $LATEST it would publish: its CodeSha256 and RevisionId
+/// when given, and a valid Description.
+pub fn check_publish(input: &PublishInput, latest: &FunctionConfiguration) -> Result<(), RegistryError> {
+    if let Some(sha) = &input.code_sha256
+        && *sha != latest.code_sha256
+    {
+        return Err(invalid(format!(
+            "CodeSHA256 ({sha}) is different from current CodeSHA256 in $LATEST ({}). Please try again with the CodeSHA256 in $LATEST.",
+            latest.code_sha256
+        )));
+    }
+    check_revision(input.revision_id.as_deref(), &latest.revision_id)?;
+    if let Some(description) = &input.description {
+        validate::description(description)?;
+    }
+    Ok(())
+}
+
+/// CreateAlias's checks that need no state: a valid Name, a FunctionVersion, a valid
+/// Description. Returns the three (the description defaulted to empty).
+pub fn check_new_alias(input: &AliasInput) -> Result<(String, String, String), RegistryError> {
+    let alias = input.name.clone().ok_or_else(|| invalid("Name is required"))?;
+    validate::alias_name(&alias)?;
+    let version = input
+        .function_version
+        .clone()
+        .ok_or_else(|| invalid("FunctionVersion is required"))?;
+    let description = input.description.clone().unwrap_or_default();
+    validate::description(&description)?;
+    Ok((alias, version, description))
+}
+
+/// UpdateAlias's changes to `config`, checked (RevisionId, Description); the target is checked
+/// by [`check_routing`] after.
+pub fn apply_alias_update(config: &mut AliasConfiguration, input: AliasInput) -> Result<(), RegistryError> {
+    check_revision(input.revision_id.as_deref(), &config.revision_id)?;
+    if let Some(version) = input.function_version {
+        config.function_version = version;
+    }
+    if let Some(description) = input.description {
+        validate::description(&description)?;
+        config.description = description;
+    }
+    if let Some(routing) = input.routing_config {
+        config.routing_config = Some(routing).filter(|r| !r.additional_version_weights.is_empty());
+    }
+    Ok(())
+}
+
+/// An alias's target and routing, given that `version` exists in `record`: a version ($LATEST or
+/// a number) and at most one other published version with a weight in [0, 1].
+/// `function_arn` is the unqualified ARN, for the messages.
+pub fn check_routing(
+    record: &FunctionRecord,
+    function_arn: &str,
+    version: &str,
+    routing: Option<&RoutingConfig>,
+) -> Result<(), RegistryError> {
+    if version != "$LATEST" && !version.chars().all(|c| c.is_ascii_digit()) {
+        return Err(invalid(format!(
+            "An alias must point at a version ($LATEST or a number), not {version}"
+        )));
+    }
+    let Some(weights) = routing
+        .map(|r| &r.additional_version_weights)
+        .filter(|w| !w.is_empty())
+    else {
+        return Ok(());
+    };
+    if weights.len() > 1 {
+        return Err(invalid("RoutingConfig supports at most one additional version"));
+    }
+    if version == "$LATEST" {
+        return Err(invalid(
+            "$LATEST is not supported for an alias pointing to more than 1 version",
+        ));
+    }
+    for (extra, weight) in weights {
+        if extra == "$LATEST" {
+            return Err(invalid(
+                "$LATEST is not supported for an alias pointing to more than 1 version",
+            ));
+        }
+        if extra == version {
+            return Err(invalid(format!(
+                "Alias's primary version {version} cannot also be its additional version"
+            )));
+        }
+        let known = extra
+            .parse::<u64>()
+            .ok()
+            .is_some_and(|n| record.versions.contains_key(&n));
+        if !known {
+            return Err(RegistryError::NotFound(format!(
+                "Function not found: {function_arn}:{extra}"
+            )));
+        }
+        if !(0.0..=1.0).contains(weight) {
+            return Err(invalid(format!(
+                "Invalid weight {weight}: weights are between 0.0 and 1.0"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Identifies $LATEST's code and configuration, whatever its revision, timestamps or state.
+fn fingerprint(latest: &VersionRecord) -> String {
+    use sha2::Digest;
+    let text = serde_json::to_string(&substance(&latest.configuration)).unwrap_or_default();
+    hex::encode(sha2::Sha256::digest(format!("{}\n{text}", latest.wasm_sha256)))
+}
+
+/// What an invocation runs: the version's configuration and code, and the ARN the caller used.
+#[derive(Debug, Clone)]
+pub struct InvocationTarget {
+    pub configuration: FunctionConfiguration,
+    pub wasm_sha256: String,
+    pub invoked_function_arn: String,
+    /// SnapStart: the snapshot to restore environments from, instead of running Init.
+    pub snapshot_sha256: Option<String>,
+    /// The function's reserved concurrency: its cap on environments busy at once.
+    pub reserved_concurrency: Option<u32>,
+    /// Without a reservation, the size of the pool it shares: the account's concurrency minus
+    /// every function's reservation.
+    pub unreserved_capacity: u32,
+}
+
+/// Every version an invocation of one qualifier may run: the version it names and, for a
+/// weighted alias, the additional version with its weight. Each leg fails on its own (only an
+/// Active version can run), so a broken additional version fails only the calls routed to it.
+#[derive(Debug)]
+pub struct InvocationRoute {
+    /// The registry's generation the route was read at.
+    pub generation: u64,
+    pub primary: Result<InvocationTarget, RegistryError>,
+    pub additional: Option<(f64, Result<InvocationTarget, RegistryError>)>,
+}
+
+impl InvocationRoute {
+    /// The leg a `roll` (uniform in [0, 1)) picks: the additional version under its weight.
+    pub fn pick(self, roll: f64) -> Result<InvocationTarget, RegistryError> {
+        match self.additional {
+            Some((weight, additional)) if roll < weight => additional,
+            _ => self.primary,
+        }
+    }
+}
+
+impl Registry {
+    /// Resolves `qualifier` for an invocation, with a weighted alias's `roll` already made.
+    pub async fn invocation_target(
+        &self,
+        name: &str,
+        qualifier: Option<&str>,
+        roll: f64,
+    ) -> Result<InvocationTarget, RegistryError> {
+        self.invocation_route(name, qualifier).await?.pick(roll)
+    }
+
+    /// Resolves every version `qualifier` may run.
+    pub async fn invocation_route(
+        &self,
+        name: &str,
+        qualifier: Option<&str>,
+    ) -> Result<InvocationRoute, RegistryError> {
+        let state = self.state.lock().await;
+        let generation = self.generation();
+        let record = self.record(&state.functions, name)?;
+        let reserved = super::settings::reserved_by_others(&state.functions, None);
+        let unreserved = self.account_concurrency.saturating_sub(reserved);
+        let additional = qualifier
+            .and_then(|q| record.aliases.get(q))
+            .and_then(|alias| alias.routing_config.as_ref())
+            .and_then(|routing| routing.additional_version_weights.iter().next())
+            .map(|(version, weight)| {
+                let leg = self.runnable(record, name, Some(version), qualifier, unreserved);
+                (*weight, leg)
+            });
+        Ok(InvocationRoute {
+            generation,
+            primary: self.runnable(record, name, qualifier, qualifier, unreserved),
+            additional,
+        })
+    }
+
+    /// The version `version` designates, if it can run; `invoked` is what the caller named.
+    fn runnable(
+        &self,
+        record: &FunctionRecord,
+        name: &str,
+        version: Option<&str>,
+        invoked: Option<&str>,
+        unreserved_capacity: u32,
+    ) -> Result<InvocationTarget, RegistryError> {
+        let version = self.resolve(record, name, version)?;
+        let config = &version.configuration;
+        match config.state.as_str() {
+            "Active" => {}
+            "Failed" => {
+                return Err(RegistryError::InvalidPackage(
+                    config
+                        .state_reason
+                        .clone()
+                        .unwrap_or_else(|| "The function's code is not usable".into()),
+                ));
+            }
+            other => {
+                return Err(RegistryError::Conflict(format!(
+                    "The operation cannot be performed at this time. The function is currently in the following state: {other}"
+                )));
+            }
+        }
+        let invoked_function_arn = match invoked {
+            Some(q) => format!("{}:{q}", self.function_arn(name)),
+            None => self.function_arn(name),
+        };
+        Ok(InvocationTarget {
+            configuration: config.clone(),
+            wasm_sha256: version.wasm_sha256.clone(),
+            snapshot_sha256: version.snapshot_sha256.clone(),
+            invoked_function_arn,
+            reserved_concurrency: record.reserved_concurrency,
+            unreserved_capacity,
+        })
+    }
+
+    /// The version `qualifier` designates: `$LATEST` (or none), a number, or an alias.
+    pub(super) fn resolve<'a>(
+        &self,
+        record: &'a FunctionRecord,
+        name: &str,
+        qualifier: Option<&str>,
+    ) -> Result<&'a VersionRecord, RegistryError> {
+        let missing = || {
+            RegistryError::NotFound(format!(
+                "Function not found: {}:{}",
+                self.function_arn(name),
+                qualifier.unwrap_or("")
+            ))
+        };
+        match qualifier {
+            None | Some("$LATEST") => Ok(&record.latest),
+            Some(q) if q.chars().all(|c| c.is_ascii_digit()) => {
+                let number: u64 = q.parse().map_err(|_| missing())?;
+                record.versions.get(&number).ok_or_else(missing)
+            }
+            Some(alias) => {
+                let alias = record.aliases.get(alias).ok_or_else(missing)?;
+                self.resolve(record, name, Some(&alias.function_version))
+            }
+        }
+    }
+
+    pub async fn publish_version(
+        self: &Arc<Self>,
+        name: &str,
+        input: PublishInput,
+    ) -> Result<FunctionConfiguration, RegistryError> {
+        let mut state = self.state.lock().await;
+        let mut record = self.record(&state.functions, name)?.clone();
+        let published = self.publish_locked(&mut state, &mut record, Some(input)).await?;
+        self.persist(&record).await?;
+        state.functions.insert(name.to_string(), record);
+        drop(state);
+        self.schedule_snapshot(name, &published);
+        Ok(published)
+    }
+
+    /// Publishes $LATEST of `record` (the caller persists `record`). A no-op returning the last
+    /// version when neither code nor configuration changed since it was published.
+    pub(super) async fn publish_locked(
+        &self,
+        state: &mut State,
+        record: &mut FunctionRecord,
+        input: Option<PublishInput>,
+    ) -> Result<FunctionConfiguration, RegistryError> {
+        let input = input.unwrap_or_default();
+        let latest = &record.latest.configuration;
+        let name = latest.function_name.clone();
+        check_publish(&input, latest)?;
+        let source = fingerprint(&record.latest);
+        if let Some((_, last)) = record.versions.last_key_value()
+            && last.published_from.as_deref() == Some(source.as_str())
+        {
+            return Ok(last.configuration.clone());
+        }
+        super::RegistryLimits::check(
+            record.versions.len(),
+            self.limits.max_versions,
+            &format!("versions of {name}"),
+            "--max-versions",
+        )?;
+        let number = state
+            .counters
+            .get(&name)
+            .copied()
+            .unwrap_or(0)
+            .max(record.versions.keys().last().copied().unwrap_or(0))
+            + 1;
+        let mut version = record.latest.clone();
+        version.published_from = Some(source);
+        let config = &mut version.configuration;
+        config.version = number.to_string();
+        config.function_arn = format!("{}:{number}", self.function_arn(&name));
+        config.revision_id = new_revision();
+        config.last_modified = now_timestamp();
+        if let Some(description) = input.description {
+            config.description = description;
+        }
+        version.snapshot_sha256 = None;
+        crate::lifecycle::mark_for_snapshot(&mut version.configuration);
+        self.persist_counter(&name, number).await?;
+        state.counters.insert(name, number);
+        let published = version.configuration.clone();
+        record.versions.insert(number, version);
+        Ok(published)
+    }
+
+    /// ListVersionsByFunction: $LATEST, then the versions in ascending order.
+    pub async fn list_versions(
+        &self,
+        name: &str,
+        marker: Option<&str>,
+        max_items: usize,
+    ) -> Result<(Vec<FunctionConfiguration>, Option<String>), RegistryError> {
+        let state = self.state.lock().await;
+        let record = self.record(&state.functions, name)?;
+        let all = std::iter::once(&record.latest)
+            .chain(record.versions.values())
+            .map(|v| v.configuration.clone())
+            .collect();
+        Ok(paginate(all, marker, max_items))
+    }
+
+    /// Checks an alias's target and routing against the function's versions.
+    fn check_alias_target(
+        &self,
+        record: &FunctionRecord,
+        name: &str,
+        version: &str,
+        routing: Option<&RoutingConfig>,
+    ) -> Result<(), RegistryError> {
+        self.resolve(record, name, Some(version)).map_err(|_| {
+            RegistryError::NotFound(format!(
+                "Function not found: {}:{version}",
+                self.function_arn(name)
+            ))
+        })?;
+        check_routing(record, &self.function_arn(name), version, routing)
+    }
+
+    pub async fn create_alias(
+        &self,
+        name: &str,
+        input: AliasInput,
+    ) -> Result<AliasConfiguration, RegistryError> {
+        let (alias, version, description) = check_new_alias(&input)?;
+        let mut state = self.state.lock().await;
+        let mut record = self.record(&state.functions, name)?.clone();
+        self.check_alias_target(&record, name, &version, input.routing_config.as_ref())?;
+        if record.aliases.contains_key(&alias) {
+            return Err(RegistryError::Conflict(format!(
+                "Alias already exists: {}:{alias}",
+                self.function_arn(name)
+            )));
+        }
+        let config = AliasConfiguration {
+            alias_arn: format!("{}:{alias}", self.function_arn(name)),
+            name: alias.clone(),
+            function_version: version,
+            description,
+            routing_config: input
+                .routing_config
+                .filter(|r| !r.additional_version_weights.is_empty()),
+            revision_id: new_revision(),
+        };
+        record.aliases.insert(alias, config.clone());
+        self.persist(&record).await?;
+        state.functions.insert(name.to_string(), record);
+        Ok(config)
+    }
+
+    pub async fn get_alias(&self, name: &str, alias: &str) -> Result<AliasConfiguration, RegistryError> {
+        let state = self.state.lock().await;
+        let record = self.record(&state.functions, name)?;
+        record
+            .aliases
+            .get(alias)
+            .cloned()
+            .ok_or_else(|| self.alias_not_found(name, alias))
+    }
+
+    fn alias_not_found(&self, name: &str, alias: &str) -> RegistryError {
+        RegistryError::NotFound(format!("Alias not found: {}:{alias}", self.function_arn(name)))
+    }
+
+    pub async fn update_alias(
+        &self,
+        name: &str,
+        alias: &str,
+        input: AliasInput,
+    ) -> Result<AliasConfiguration, RegistryError> {
+        let mut state = self.state.lock().await;
+        let mut record = self.record(&state.functions, name)?.clone();
+        let mut config = record
+            .aliases
+            .get(alias)
+            .cloned()
+            .ok_or_else(|| self.alias_not_found(name, alias))?;
+        apply_alias_update(&mut config, input)?;
+        self.check_alias_target(
+            &record,
+            name,
+            &config.function_version,
+            config.routing_config.as_ref(),
+        )?;
+        config.revision_id = new_revision();
+        record.aliases.insert(alias.to_string(), config.clone());
+        self.persist(&record).await?;
+        state.functions.insert(name.to_string(), record);
+        Ok(config)
+    }
+
+    pub async fn delete_alias(&self, name: &str, alias: &str) -> Result<(), RegistryError> {
+        let mut state = self.state.lock().await;
+        let mut record = self.record(&state.functions, name)?.clone();
+        if record.aliases.remove(alias).is_none() {
+            // Lambda answers 204 for an alias that is already gone.
+            return Ok(());
+        }
+        // The alias's URL and provisioned concurrency go with it.
+        record.url_configs.remove(alias);
+        record.provisioned.remove(alias);
+        self.persist(&record).await?;
+        state.functions.insert(name.to_string(), record);
+        Ok(())
+    }
+
+    pub async fn list_aliases(
+        &self,
+        name: &str,
+        function_version: Option<&str>,
+        marker: Option<&str>,
+        max_items: usize,
+    ) -> Result<(Vec<AliasConfiguration>, Option<String>), RegistryError> {
+        let state = self.state.lock().await;
+        let record = self.record(&state.functions, name)?;
+        let all = record
+            .aliases
+            .values()
+            .filter(|a| function_version.is_none_or(|v| a.function_version == v))
+            .cloned()
+            .collect();
+        Ok(paginate(all, marker, max_items))
+    }
+}

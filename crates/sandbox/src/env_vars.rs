@@ -1,0 +1,66 @@
+//! The environment variables a function sees: its own plus Lambda's reserved ones.
+
+use std::collections::BTreeMap;
+
+use super::{FunctionSpec, Initialization};
+
+/// Everything the guest's environment holds: Lambda's defaults, the function's variables (which
+/// may override the unreserved defaults), then the reserved variables (which always win).
+pub fn environment_for(spec: &FunctionSpec, log_stream: &str, kind: Initialization) -> Vec<(String, String)> {
+    let mut env: BTreeMap<String, String> = [
+        ("LANG", "en_US.UTF-8"),
+        ("TZ", ":UTC"),
+        ("PATH", "/usr/local/bin:/usr/bin/:/bin:/opt/bin"),
+        (
+            "LD_LIBRARY_PATH",
+            "/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib",
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    env.extend(spec.environment.clone());
+    let reserved = [
+        ("_HANDLER", spec.handler.clone()),
+        ("AWS_REGION", spec.region.clone()),
+        ("AWS_DEFAULT_REGION", spec.region.clone()),
+        ("AWS_LAMBDA_FUNCTION_NAME", spec.name.clone()),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", spec.memory_mb.to_string()),
+        ("AWS_LAMBDA_FUNCTION_VERSION", spec.version.clone()),
+        ("AWS_LAMBDA_INITIALIZATION_TYPE", kind.as_str().to_string()),
+        ("AWS_LAMBDA_LOG_GROUP_NAME", log_group(spec)),
+        ("AWS_LAMBDA_LOG_STREAM_NAME", log_stream.to_string()),
+        ("LAMBDA_TASK_ROOT", "/var/task".to_string()),
+        ("LAMBDA_RUNTIME_DIR", "/var/runtime".to_string()),
+    ];
+    env.extend(reserved.into_iter().map(|(k, v)| (k.to_string(), v)));
+    env.into_iter().collect()
+}
+
+pub fn log_group(spec: &FunctionSpec) -> String {
+    format!("/aws/lambda/{}", spec.name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn reserved_variables_win_over_the_functions_own() {
+        let mut spec = FunctionSpec::new("f", "eu-west-1", "000000000000");
+        spec.environment = vars(&[("TZ", "Europe/Paris"), ("AWS_REGION", "nowhere")]);
+        let env: BTreeMap<_, _> = environment_for(&spec, "stream", Initialization::OnDemand)
+            .into_iter()
+            .collect();
+        assert_eq!(env["TZ"], "Europe/Paris");
+        assert_eq!(env["AWS_REGION"], "eu-west-1");
+        assert_eq!(env["AWS_LAMBDA_FUNCTION_NAME"], "f");
+    }
+}

@@ -1,0 +1,280 @@
+//! The sandbox: every function runs as a WebAssembly component in wasmtime.
+//!
+//! One [`Sandbox`] per process holds the engine (pooling allocator when the address space allows,
+//! epoch interruption driven by one ticker thread), the linker (WASI with only `/tmp`, plus the
+//! `lambkin:function/runtime` imports) and the compile cache. [`Sandbox::prepare`] builds one
+//! `InstancePre` per function version; an [`ExecutionEnvironment`] is one instance of it with its
+//! own Store and `/tmp`.
+
+mod compile;
+mod engine;
+mod env_vars;
+mod environment;
+mod limits;
+pub mod logs;
+mod snapshot;
+mod tmp_dirs;
+mod tmp_quota;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc::UnboundedSender;
+use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::{Engine, Store};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+pub use compile::code_sha256;
+pub use environment::{
+    ExecutionEnvironment, FunctionError, InitFailure, Initialization, Invocation, InvokeRequest,
+};
+pub use logs::Report;
+pub use snapshot::SnapshotError;
+
+/// Host side of the WIT world in `guest-sdk/wit`.
+mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../../guest-sdk/wit",
+        world: "function",
+        exports: { default: async },
+    });
+}
+use bindings::lambkin::function::{runtime, types};
+use bindings::{Function, FunctionPre};
+
+/// The guest ABI and engine a function runs on: Lambda's "runtime version".
+pub const RUNTIME_VERSION: &str = concat!("lambkin:", env!("CARGO_PKG_VERSION"), ".wasmtime-48.0.8");
+
+/// Hands the heap memory freed by shut-down environments back to the operating system. glibc
+/// keeps freed chunks in its per-thread arenas for reuse; after a burst of environments that is
+/// tens of MiB the idle server holds for nothing (the soak in benches/ measured +30 MiB).
+pub fn return_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim takes no pointers and is thread-safe (it locks each arena while it
+    // trims it); it only releases memory malloc holds free, so no live allocation is touched.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+/// The ARN of [`RUNTIME_VERSION`] in `region`, as RuntimeVersionConfig and INIT_START report it.
+pub fn runtime_version_arn(region: &str) -> String {
+    use sha2::Digest;
+    let id = hex::encode(sha2::Sha256::digest(RUNTIME_VERSION.as_bytes()));
+    format!("arn:aws:lambda:{region}::runtime:{id}")
+}
+
+/// Largest synchronous response, as Lambda's 6 MB limit.
+pub const MAX_RESPONSE_BYTES: usize = 6 * 1024 * 1024;
+
+/// Everything that can go wrong before a function runs.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error("invalid WebAssembly component: {0}")]
+    InvalidCode(String),
+    #[error("not a lambkin function: {0}")]
+    NotAFunction(String),
+    #[error("sandbox engine: {0}")]
+    Engine(String),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// Where the sandbox keeps its files.
+#[derive(Debug, Clone, Default)]
+pub struct SandboxConfig {
+    /// Compiled artifacts are cached here (`None`: compile every time).
+    pub compile_cache_dir: Option<PathBuf>,
+    /// Parent of the environments' `/tmp` directories (`None`: a fresh directory in the system's
+    /// temporary directory, removed with the sandbox).
+    pub environments_dir: Option<PathBuf>,
+}
+
+/// What an execution environment needs to know about the function version it runs.
+#[derive(Debug, Clone)]
+pub struct FunctionSpec {
+    pub name: String,
+    pub version: String,
+    /// The unqualified function ARN (the default `invoked_function_arn`).
+    pub function_arn: String,
+    pub handler: String,
+    pub region: String,
+    pub memory_mb: u32,
+    pub timeout: Duration,
+    pub ephemeral_storage_mb: u32,
+    /// The function's own variables (validated: no reserved keys).
+    pub environment: BTreeMap<String, String>,
+    /// The function's layers, unpacked: mounted read-only at `/opt`.
+    pub opt_dir: Option<PathBuf>,
+    /// The code is a snapshot taken after Init ([`Sandbox::snapshot`]): its environments are
+    /// restored (`snap-start`) and skip Init.
+    pub restored: bool,
+}
+
+impl FunctionSpec {
+    /// Lambda's defaults (128 MB, 3 s, 512 MB of /tmp) for a function of this name.
+    pub fn new(name: &str, region: &str, account_id: &str) -> FunctionSpec {
+        FunctionSpec {
+            name: name.to_string(),
+            version: "$LATEST".to_string(),
+            function_arn: format!("arn:aws:lambda:{region}:{account_id}:function:{name}"),
+            handler: name.to_string(),
+            region: region.to_string(),
+            memory_mb: 128,
+            timeout: Duration::from_secs(3),
+            ephemeral_storage_mb: 512,
+            environment: BTreeMap::new(),
+            opt_dir: None,
+            restored: false,
+        }
+    }
+}
+
+/// Compiled code, shared by every version that has the same bytes.
+#[derive(Clone)]
+pub struct Code {
+    pub sha256: String,
+    component: Component,
+}
+
+/// A function version ready to start environments: built once, at deploy time.
+pub struct PreparedFunction {
+    pub spec: FunctionSpec,
+    pre: FunctionPre<EnvState>,
+    sandbox: Sandbox,
+}
+
+/// The process's sandbox. Cheap to clone.
+#[derive(Clone)]
+pub struct Sandbox {
+    inner: Arc<SandboxInner>,
+}
+
+struct SandboxInner {
+    engine: Engine,
+    linker: Linker<EnvState>,
+    cache: Option<compile::CompileCache>,
+    /// The environments' `/tmp` directories.
+    tmp_dirs: tmp_dirs::TmpDirPool,
+    /// Keeps the default environments directory alive (and removes it with the sandbox).
+    _owned_environments_dir: Option<tempfile::TempDir>,
+    pooling: bool,
+    _ticker: engine::EpochTicker,
+}
+
+impl Sandbox {
+    pub fn new(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
+        let (engine, pooling) = engine::build_engine().map_err(|e| SandboxError::Engine(format!("{e:#}")))?;
+        let linker = build_linker(&engine).map_err(|e| SandboxError::Engine(format!("{e:#}")))?;
+        let cache = config
+            .compile_cache_dir
+            .as_deref()
+            .map(|dir| compile::CompileCache::new(dir, &engine));
+        let (environments_dir, owned) = match config.environments_dir {
+            Some(dir) => (dir, None),
+            None => {
+                let dir = tempfile::Builder::new()
+                    .prefix("lambkin-environments-")
+                    .tempdir()?;
+                (dir.path().to_path_buf(), Some(dir))
+            }
+        };
+        let ticker = engine::EpochTicker::start(&engine)?;
+        Ok(Sandbox {
+            inner: Arc::new(SandboxInner {
+                engine,
+                linker,
+                cache,
+                tmp_dirs: tmp_dirs::TmpDirPool::new(environments_dir)?,
+                _owned_environments_dir: owned,
+                pooling,
+                _ticker: ticker,
+            }),
+        })
+    }
+
+    /// Whether instances come from the pooling allocator (else on-demand).
+    pub fn uses_pooling_allocator(&self) -> bool {
+        self.inner.pooling
+    }
+
+    /// Compiles `wasm` (or loads it from the compile cache).
+    pub fn load(&self, wasm: &[u8]) -> Result<Code, SandboxError> {
+        let sha256 = code_sha256(wasm);
+        let component = match &self.inner.cache {
+            Some(cache) => cache.load_or_compile(&self.inner.engine, wasm, &sha256)?,
+            None => compile::compile(&self.inner.engine, wasm)?,
+        };
+        Ok(Code { sha256, component })
+    }
+
+    /// Links the code against the host once, for one function version.
+    pub fn prepare(&self, code: &Code, spec: FunctionSpec) -> Result<Arc<PreparedFunction>, SandboxError> {
+        let instance_pre = self
+            .inner
+            .linker
+            .instantiate_pre(&code.component)
+            .map_err(|e| SandboxError::NotAFunction(format!("{e:#}")))?;
+        let pre = FunctionPre::new(instance_pre).map_err(|e| SandboxError::NotAFunction(format!("{e:#}")))?;
+        Ok(Arc::new(PreparedFunction {
+            spec,
+            pre,
+            sandbox: self.clone(),
+        }))
+    }
+}
+
+fn build_linker(engine: &Engine) -> wasmtime::Result<Linker<EnvState>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    runtime::add_to_linker::<EnvState, HasSelf<EnvState>>(&mut linker, |s| s)?;
+    tmp_quota::add_to_linker(&mut linker)?;
+    Ok(linker)
+}
+
+/// The data of one execution environment's Store.
+pub struct EnvState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limiter: limits::MemoryLimiter,
+    tmp_quota: tmp_quota::TmpQuota,
+    /// When the running phase (Init or an invocation) must end; checked on every epoch tick.
+    deadline: Instant,
+    /// Set by the epoch callback when it stopped the guest at the deadline.
+    timed_out: bool,
+    /// The message of a guest panic, reported just before the guest aborts.
+    panic_message: Option<String>,
+    /// Where streamed chunks go during a streaming invocation.
+    stream: Option<UnboundedSender<bytes::Bytes>>,
+}
+
+impl WasiView for EnvState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl runtime::Host for EnvState {
+    fn stream_write(&mut self, chunk: Vec<u8>) {
+        if let Some(stream) = &self.stream {
+            // A gone receiver means the client left; the guest finishes regardless.
+            let _ = stream.send(chunk.into());
+        }
+    }
+
+    fn report_panic(&mut self, message: String) {
+        self.panic_message = Some(message);
+    }
+}
+
+impl types::Host for EnvState {}
+
+impl PreparedFunction {
+    fn new_store(&self, state: EnvState) -> Store<EnvState> {
+        Store::new(&self.sandbox.inner.engine, state)
+    }
+}
