@@ -59,6 +59,8 @@ pub struct Settings {
     /// Keys requests must be signed with (none: an anonymous server).
     pub credentials: lambkin_api::auth::Credentials,
     pub limits: lambkin_registry::RegistryLimits,
+    /// The system of record (default: a local store in the test's directory).
+    pub store: Option<Arc<dyn object_store::ObjectStore>>,
 }
 
 impl Default for Settings {
@@ -70,6 +72,7 @@ impl Default for Settings {
             idle_timeout: std::time::Duration::from_secs(600),
             credentials: Default::default(),
             limits: Default::default(),
+            store: None,
         }
     }
 }
@@ -82,7 +85,7 @@ pub async fn start_with(dir: &Path, settings: Settings) -> AppState {
     };
     server::start(ServerConfig {
         sandbox: sandbox(),
-        store: local("store"),
+        store: settings.store.unwrap_or_else(|| local("store")),
         buckets: Buckets::Local(local("buckets")),
         data_dir: dir.to_path_buf(),
         region: "us-east-1".into(),

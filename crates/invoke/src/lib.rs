@@ -21,7 +21,7 @@ pub mod worker;
 
 use serde::Serialize;
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
 use concurrency::{Concurrency, FunctionConcurrency, FunctionCounters, Limit, Slot};
@@ -50,7 +50,8 @@ pub struct Invoker {
     registry: Arc<Registry>,
     sandbox: Sandbox,
     /// (function, version) → the prepared revision's environment pool.
-    deployed: tokio::sync::Mutex<HashMap<(String, String), Arc<EnvironmentPool>>>,
+    /// A std lock: held for a lookup or an insert only, never across a compile or an `.await`.
+    deployed: Mutex<HashMap<(String, String), Arc<EnvironmentPool>>>,
     /// `function:qualifier` → what invoking it runs, valid while the registry's generation is
     /// unchanged: the invoke path touches the registry only after a write.
     routes: RwLock<HashMap<String, Arc<Route>>>,
@@ -89,7 +90,7 @@ impl Invoker {
         Invoker {
             registry,
             sandbox,
-            deployed: tokio::sync::Mutex::new(HashMap::new()),
+            deployed: Mutex::default(),
             routes: RwLock::default(),
             concurrency: Arc::default(),
         }
@@ -109,7 +110,7 @@ impl Invoker {
                     seen = Some(generation);
                     invoker.allocate_provisioned().await;
                 }
-                let pools: Vec<_> = invoker.deployed.lock().await.values().cloned().collect();
+                let pools: Vec<_> = lock(&invoker.deployed).values().cloned().collect();
                 let reaped: usize = pools.iter().map(|p| p.reap(idle_timeout)).sum();
                 if reaped > 0 {
                     tracing::debug!(reaped, "idle execution environments shut down");
@@ -147,7 +148,7 @@ impl Invoker {
                 ),
             }
         }
-        for (key, pool) in self.deployed.lock().await.iter() {
+        for (key, pool) in lock(&self.deployed).iter() {
             pool.provision(targets.get(key).copied().unwrap_or(0));
         }
     }
@@ -160,12 +161,7 @@ impl Invoker {
             Err(e) => Err(e),
         };
         let pool = match version {
-            Ok(version) => self
-                .deployed
-                .lock()
-                .await
-                .get(&(name.to_string(), version))
-                .cloned(),
+            Ok(version) => lock(&self.deployed).get(&(name.to_string(), version)).cloned(),
             Err(_) => None,
         };
         match pool {
@@ -181,10 +177,7 @@ impl Invoker {
 
     /// Every pool's environments, and every function's concurrency.
     pub async fn report(&self) -> (Vec<PoolReport>, Vec<FunctionConcurrency>) {
-        let mut pools: Vec<PoolReport> = self
-            .deployed
-            .lock()
-            .await
+        let mut pools: Vec<PoolReport> = lock(&self.deployed)
             .iter()
             .map(|((function, version), pool)| PoolReport {
                 function: function.clone(),
@@ -290,11 +283,14 @@ impl Invoker {
         let key = (config.function_name.clone(), config.version.clone());
         let code_sha256 = target.snapshot_sha256.as_ref().unwrap_or(&target.wasm_sha256);
         let revision = format!("{}/{code_sha256}", config.revision_id);
-        let mut deployed = self.deployed.lock().await;
-        if let Some(existing) = deployed.get(&key)
-            && existing.revision == revision
-        {
-            return Ok(existing.clone());
+        let current = |deployed: &HashMap<_, Arc<EnvironmentPool>>| {
+            deployed
+                .get(&key)
+                .filter(|existing| existing.revision == revision)
+                .cloned()
+        };
+        if let Some(existing) = current(&lock(&self.deployed)) {
+            return Ok(existing);
         }
         let wasm = self.registry.code(code_sha256).await?;
         let mut spec = lifecycle::function_spec(&self.registry, config).await?;
@@ -307,6 +303,11 @@ impl Invoker {
         .await
         .map_err(|e| InvokeError::Internal(format!("preparing the function: {e}")))?
         .map_err(|e| InvokeError::Unrunnable(e.to_string()))?;
+        let mut deployed = lock(&self.deployed);
+        // Another invocation prepared the same revision meanwhile: one pool serves both.
+        if let Some(existing) = current(&deployed) {
+            return Ok(existing);
+        }
         let entry = Arc::new(EnvironmentPool::new(revision, function));
         deployed.insert(key, entry.clone());
         Ok(entry)
@@ -380,4 +381,8 @@ fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
 
 fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(|p| p.into_inner())
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }

@@ -73,8 +73,8 @@ impl Registry {
         merge: bool,
     ) -> Result<EventInvokeConfig, RegistryError> {
         check(&input)?;
-        let mut state = self.state.lock().await;
-        let mut record = self.record(&state.functions, name)?.clone();
+        let _writer = self.writer(name).await;
+        let mut record = self.stored(name)?;
         let qualifier = qualifier.unwrap_or("$LATEST").to_string();
         self.resolve(&record, name, Some(&qualifier))?;
         let existing = record.event_invoke_configs.get(&qualifier);
@@ -101,7 +101,7 @@ impl Registry {
         };
         record.event_invoke_configs.insert(qualifier, config.clone());
         self.persist(&record).await?;
-        state.functions.insert(name.to_string(), record);
+        self.commit(record);
         Ok(config)
     }
 
@@ -117,7 +117,7 @@ impl Registry {
         name: &str,
         qualifier: Option<&str>,
     ) -> Result<EventInvokeConfig, RegistryError> {
-        let state = self.state.lock().await;
+        let state = self.read();
         let record = self.record(&state.functions, name)?;
         let qualifier = qualifier.unwrap_or("$LATEST");
         record
@@ -132,14 +132,14 @@ impl Registry {
         name: &str,
         qualifier: Option<&str>,
     ) -> Result<(), RegistryError> {
-        let mut state = self.state.lock().await;
-        let mut record = self.record(&state.functions, name)?.clone();
+        let _writer = self.writer(name).await;
+        let mut record = self.stored(name)?;
         let qualifier = qualifier.unwrap_or("$LATEST");
         if record.event_invoke_configs.remove(qualifier).is_none() {
             return Err(self.no_event_invoke_config(name, qualifier));
         }
         self.persist(&record).await?;
-        state.functions.insert(name.to_string(), record);
+        self.commit(record);
         Ok(())
     }
 
@@ -149,7 +149,7 @@ impl Registry {
         marker: Option<&str>,
         max_items: usize,
     ) -> Result<(Vec<EventInvokeConfig>, Option<String>), RegistryError> {
-        let state = self.state.lock().await;
+        let state = self.read();
         let record = self.record(&state.functions, name)?;
         let all = record.event_invoke_configs.values().cloned().collect();
         Ok(paginate(all, marker, max_items))
@@ -176,7 +176,7 @@ impl Registry {
         name: &str,
         qualifier: Option<&str>,
     ) -> Result<AsyncPolicy, RegistryError> {
-        let state = self.state.lock().await;
+        let state = self.read();
         let record = self.record(&state.functions, name)?;
         let qualifier = qualifier.unwrap_or("$LATEST");
         self.resolve(record, name, Some(qualifier))?;

@@ -115,6 +115,15 @@ pub fn read_package(bytes: Vec<u8>, handler: &str) -> Result<Package, RegistryEr
     })
 }
 
+/// [`read_package`] on the blocking pool: unzipping and hashing megabytes is no work for a
+/// runtime thread.
+async fn read_package_off_thread(bytes: Vec<u8>, handler: &str) -> Result<Package, RegistryError> {
+    let handler = handler.to_string();
+    tokio::task::spawn_blocking(move || read_package(bytes, &handler))
+        .await
+        .map_err(|e| RegistryError::Storage(format!("reading the package: {e}")))?
+}
+
 /// Validates `input` and applies it to `config`; fields absent from `input` are left as they are.
 pub fn apply(
     config: &mut FunctionConfiguration,
@@ -310,8 +319,15 @@ impl Registry {
         s3_key: Option<&str>,
         image_uri: Option<&str>,
     ) -> Result<Vec<u8>, RegistryError> {
-        match package_source(zip_file, s3_bucket, s3_key, image_uri)? {
-            PackageSource::Inline(bytes) => Ok(bytes),
+        // Which source is checked without decoding; megabytes of base64 are decoded on the
+        // blocking pool.
+        match package_source(zip_file.map(|_| ""), s3_bucket, s3_key, image_uri)? {
+            PackageSource::Inline(_) => {
+                let b64 = zip_file.unwrap_or_default().to_string();
+                tokio::task::spawn_blocking(move || decode_zip_file(&b64))
+                    .await
+                    .map_err(|e| RegistryError::Storage(format!("decoding the package: {e}")))?
+            }
             PackageSource::Bucket { bucket, key } => Ok(self.s3_object(bucket, key).await?.to_vec()),
         }
     }
@@ -335,7 +351,7 @@ impl Registry {
                 code.image_uri.as_deref(),
             )
             .await?;
-        let package = read_package(bytes, &handler)?;
+        let package = read_package_off_thread(bytes, &handler).await?;
         let mut config = FunctionConfiguration {
             function_name: name.clone(),
             function_arn: self.function_arn(&name),
@@ -375,18 +391,23 @@ impl Registry {
             },
             logging_config: json!({ "LogFormat": "Text", "LogGroup": format!("/aws/lambda/{name}") }),
         };
-        let state = self.state.lock().await;
-        apply(&mut config, input.configuration, &state.layers)?;
+        apply(&mut config, input.configuration, &self.read().layers)?;
         mark_in_progress(&mut config, true);
-        if state.functions.contains_key(&name) {
-            return Err(RegistryError::Conflict(format!("Function already exist: {name}")));
+        let writer = self.writer(&name).await;
+        {
+            // Functions being created at the same moment under other names may each pass the
+            // cap: it bounds the store, not an exact count, and holds no global lock.
+            let state = self.read();
+            if state.functions.contains_key(&name) {
+                return Err(RegistryError::Conflict(format!("Function already exist: {name}")));
+            }
+            super::RegistryLimits::check(
+                state.functions.len(),
+                self.limits.max_functions,
+                "functions",
+                "--max-functions",
+            )?;
         }
-        super::RegistryLimits::check(
-            state.functions.len(),
-            self.limits.max_functions,
-            "functions",
-            "--max-functions",
-        )?;
         self.put_code(&package.wasm_sha256, package.wasm).await?;
         let record = FunctionRecord {
             latest: VersionRecord {
@@ -403,7 +424,7 @@ impl Registry {
             url_configs: BTreeMap::new(),
             provisioned: BTreeMap::new(),
         };
-        self.commit_new_code(state, record, input.publish).await
+        self.commit_new_code(writer, record, input.publish).await
     }
 
     /// The record of `name`, or ResourceNotFoundException.
@@ -426,7 +447,7 @@ impl Registry {
         name: &str,
         qualifier: Option<&str>,
     ) -> Result<(FunctionConfiguration, Option<u32>, String), RegistryError> {
-        let state = self.state.lock().await;
+        let state = self.read();
         let record = self.record(&state.functions, name)?;
         let version = self.resolve(record, name, qualifier)?;
         let mut config = version.configuration.clone();
@@ -443,7 +464,7 @@ impl Registry {
         marker: Option<&str>,
         max_items: usize,
     ) -> (Vec<FunctionConfiguration>, Option<String>) {
-        let state = self.state.lock().await;
+        let state = self.read();
         let all: Vec<FunctionConfiguration> = state
             .functions
             .values()
@@ -462,8 +483,8 @@ impl Registry {
 
     /// DeleteFunction: the whole function, or one published version with `qualifier`.
     pub async fn delete_function(&self, name: &str, qualifier: Option<&str>) -> Result<(), RegistryError> {
-        let mut state = self.state.lock().await;
-        let record = self.record(&state.functions, name)?;
+        let _writer = self.writer(name).await;
+        let record = self.stored(name)?;
         let Some(qualifier) = qualifier.filter(|q| *q != "$LATEST") else {
             if qualifier == Some("$LATEST") {
                 return Err(invalid(
@@ -471,7 +492,7 @@ impl Registry {
                 ));
             }
             self.forget(name).await?;
-            state.functions.remove(name);
+            self.remove(name);
             return Ok(());
         };
         let number: u64 = qualifier.parse().map_err(|_| {
@@ -496,11 +517,11 @@ impl Registry {
                 alias.name
             )));
         }
-        let mut record = record.clone();
+        let mut record = record;
         record.versions.remove(&number);
         record.provisioned.remove(qualifier);
         self.persist(&record).await?;
-        state.functions.insert(name.to_string(), record);
+        self.commit(record);
         Ok(())
     }
 
@@ -517,13 +538,19 @@ impl Registry {
                 input.image_uri.as_deref(),
             )
             .await?;
-        let state = self.state.lock().await;
-        let mut record = self.record(&state.functions, name)?.clone();
+        // Unpacked before the function's write lock is taken (with the handler as it is now;
+        // again in the rare case that a configuration update changed it meanwhile).
+        let handler = self.stored(name)?.latest.configuration.handler;
+        let mut package = read_package_off_thread(bytes.clone(), &handler).await?;
+        let writer = self.writer(name).await;
+        let mut record = self.stored(name)?;
         check_revision(
             input.revision_id.as_deref(),
             &record.latest.configuration.revision_id,
         )?;
-        let package = read_package(bytes, &record.latest.configuration.handler)?;
+        if record.latest.configuration.handler != handler {
+            package = read_package_off_thread(bytes, &record.latest.configuration.handler).await?;
+        }
         let architectures = match input.architectures {
             Some(list) => architectures(Some(list))?,
             None => record.latest.configuration.architectures.clone(),
@@ -544,19 +571,19 @@ impl Registry {
         config.last_modified = now_timestamp();
         config.revision_id = new_revision();
         mark_in_progress(config, false);
-        self.commit_new_code(state, record, input.publish).await
+        self.commit_new_code(writer, record, input.publish).await
     }
 
     /// After new code: publish if asked, persist, and start checking the code in the background.
     /// Answers with the published version, or $LATEST.
     async fn commit_new_code(
         self: &Arc<Self>,
-        mut state: tokio::sync::MutexGuard<'_, super::State>,
+        writer: tokio::sync::OwnedMutexGuard<()>,
         mut record: FunctionRecord,
         publish: bool,
     ) -> Result<FunctionConfiguration, RegistryError> {
         let published_version = if publish {
-            Some(self.publish_locked(&mut state, &mut record, None).await?)
+            Some(self.publish_locked(&mut record, None).await?)
         } else {
             None
         };
@@ -565,8 +592,8 @@ impl Registry {
         let response = published_version.unwrap_or_else(|| record.latest.configuration.clone());
         let name = record.latest.configuration.function_name.clone();
         let wasm_sha256 = record.latest.wasm_sha256.clone();
-        state.functions.insert(name.clone(), record);
-        drop(state);
+        self.commit(record);
+        drop(writer);
         if published {
             self.schedule_snapshot(&name, &response);
         }
@@ -582,8 +609,8 @@ impl Registry {
         name: &str,
         input: ConfigurationInput,
     ) -> Result<FunctionConfiguration, RegistryError> {
-        let mut state = self.state.lock().await;
-        let mut record = self.record(&state.functions, name)?.clone();
+        let _writer = self.writer(name).await;
+        let mut record = self.stored(name)?;
         let config = &mut record.latest.configuration;
         check_revision(input.revision_id.as_deref(), &config.revision_id)?;
         if config.last_update_status == "InProgress" {
@@ -592,12 +619,12 @@ impl Registry {
                 config.function_arn
             )));
         }
-        apply(config, input, &state.layers)?;
+        apply(config, input, &self.read().layers)?;
         config.last_modified = now_timestamp();
         config.revision_id = new_revision();
         self.persist(&record).await?;
         let response = record.latest.configuration.clone();
-        state.functions.insert(name.to_string(), record);
+        self.commit(record);
         Ok(response)
     }
 }

@@ -150,21 +150,31 @@ impl Registry {
             PackageSource::Inline(bytes) => bytes,
             PackageSource::Bucket { bucket, key } => self.s3_object(bucket, key).await?.to_vec(),
         };
-        package::check_layer(&zip)?;
+        // Reading every entry of the archive and hashing it is blocking work.
+        let (zip, code_sha256) = tokio::task::spawn_blocking(move || {
+            package::check_layer(&zip)?;
+            let sha = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&zip));
+            Ok::<_, RegistryError>((zip, sha))
+        })
+        .await
+        .map_err(|e| RegistryError::Storage(format!("reading the layer: {e}")))??;
 
-        let mut state = self.state.lock().await;
-        super::RegistryLimits::check(
-            state.layers.values().map(BTreeMap::len).sum(),
-            self.limits.max_layer_versions,
-            "layer versions",
-            "--max-layer-versions",
-        )?;
-        let number = state.layer_counters.get(name).copied().unwrap_or(0) + 1;
+        let _writer = self.layer_writer.lock().await;
+        let number = {
+            let state = self.read();
+            super::RegistryLimits::check(
+                state.layers.values().map(BTreeMap::len).sum(),
+                self.limits.max_layer_versions,
+                "layer versions",
+                "--max-layer-versions",
+            )?;
+            state.layer_counters.get(name).copied().unwrap_or(0) + 1
+        };
         let layer_arn = self.layer_arn(name);
         let version = LayerVersion {
             content: LayerContent {
                 location: format!("lambkin://layers/{name}/{number}.zip"),
-                code_sha256: base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&zip)),
+                code_sha256,
                 code_size: zip.len() as u64,
             },
             layer_version_arn: format!("{layer_arn}:{number}"),
@@ -193,6 +203,7 @@ impl Registry {
             )
             .await
             .map_err(store_error)?;
+        let mut state = self.write();
         state.layer_counters.insert(name.to_string(), number);
         state
             .layers
@@ -203,7 +214,7 @@ impl Registry {
     }
 
     pub async fn get_layer_version(&self, name: &str, number: u64) -> Result<LayerVersion, RegistryError> {
-        let state = self.state.lock().await;
+        let state = self.read();
         state
             .layers
             .get(name)
@@ -227,7 +238,7 @@ impl Registry {
         marker: Option<&str>,
         max_items: usize,
     ) -> (Vec<serde_json::Value>, Option<String>) {
-        let state = self.state.lock().await;
+        let state = self.read();
         let items = state
             .layers
             .get(name)
@@ -246,7 +257,7 @@ impl Registry {
         marker: Option<&str>,
         max_items: usize,
     ) -> (Vec<serde_json::Value>, Option<String>) {
-        let state = self.state.lock().await;
+        let state = self.read();
         let items = state
             .layers
             .iter()
@@ -264,7 +275,7 @@ impl Registry {
 
     /// DeleteLayerVersion: idempotent, as Lambda's. Functions that use it keep their copy.
     pub async fn delete_layer_version(&self, name: &str, number: u64) -> Result<(), RegistryError> {
-        let mut state = self.state.lock().await;
+        let _writer = self.layer_writer.lock().await;
         let base = format!("layers/{name}/{number}");
         for suffix in ["json", "zip"] {
             match self
@@ -276,6 +287,7 @@ impl Registry {
                 Err(e) => return Err(store_error(e)),
             }
         }
+        let mut state = self.write();
         if let Some(versions) = state.layers.get_mut(name) {
             versions.remove(&number);
             if versions.is_empty() {
@@ -334,18 +346,24 @@ impl Registry {
             let object = self.store.get(&path).await.map_err(store_error)?;
             archives.push(object.bytes().await.map_err(store_error)?);
         }
-        let io = |e: std::io::Error| RegistryError::Storage(format!("preparing /opt: {e}"));
-        std::fs::create_dir_all(&self.opt_root).map_err(io)?;
-        let staging = tempfile::Builder::new()
-            .prefix(".staging-")
-            .tempdir_in(&self.opt_root)
-            .map_err(io)?;
-        package::extract_layers(&archives, staging.path())?;
-        match std::fs::rename(staging.keep(), &dest) {
-            Ok(()) => Ok(Some(dest)),
-            // Another request unpacked the same set first: use theirs.
-            Err(_) if dest.exists() => Ok(Some(dest)),
-            Err(e) => Err(io(e)),
-        }
+        // Unpacking is blocking work: off the runtime's threads.
+        let root = self.opt_root.clone();
+        tokio::task::spawn_blocking(move || {
+            let io = |e: std::io::Error| RegistryError::Storage(format!("preparing /opt: {e}"));
+            std::fs::create_dir_all(&root).map_err(io)?;
+            let staging = tempfile::Builder::new()
+                .prefix(".staging-")
+                .tempdir_in(&root)
+                .map_err(io)?;
+            package::extract_layers(&archives, staging.path())?;
+            match std::fs::rename(staging.keep(), &dest) {
+                Ok(()) => Ok(Some(dest)),
+                // Another request unpacked the same set first: use theirs.
+                Err(_) if dest.exists() => Ok(Some(dest)),
+                Err(e) => Err(io(e)),
+            }
+        })
+        .await
+        .map_err(|e| RegistryError::Storage(format!("preparing /opt: {e}")))?
     }
 }

@@ -32,9 +32,10 @@ use futures::TryStreamExt;
 use object_store::path::Path as StorePath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use tokio::sync::Mutex;
+use std::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 pub use environment::{MAX_ENVIRONMENT_BYTES, RESERVED_KEYS, validate_environment};
 pub use error::RegistryError;
@@ -118,10 +119,20 @@ pub struct Registry {
     account_id: String,
     account_concurrency: u32,
     limits: RegistryLimits,
-    /// The in-memory copy of every document; writes hold the lock until the store has them.
-    state: Mutex<State>,
-    /// Bumped by every write to a function's record: what the invoker's cached routes are
-    /// checked against, so the invoke path reads the registry only after a change.
+    /// The in-memory copy of every document. A std lock, held only for an in-memory lookup
+    /// or insert and never across an `.await`: no reader ever waits for the store.
+    state: RwLock<State>,
+    /// One lock per function name that serialises its writes: a write holds it from reading
+    /// the record to storing the new one, so other functions' writes and all reads go on.
+    writers: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Serialises the writes that check an account-wide budget against every function
+    /// (reserved and provisioned concurrency), taken before a function's own lock.
+    budget_writer: tokio::sync::Mutex<()>,
+    /// Serialises layer publications and deletions.
+    layer_writer: tokio::sync::Mutex<()>,
+    /// Bumped by every change to a function's record, after the change is visible: what the
+    /// invoker's cached routes are checked against, so the invoke path reads the registry only
+    /// after a change (a route read at generation `g` saw every change up to `g`).
     generation: std::sync::atomic::AtomicU64,
 }
 
@@ -195,7 +206,10 @@ impl Registry {
             account_id: config.account_id,
             account_concurrency: config.account_concurrency,
             limits: config.limits,
-            state: Mutex::new(state),
+            state: RwLock::new(state),
+            writers: Mutex::default(),
+            budget_writer: tokio::sync::Mutex::new(()),
+            layer_writer: tokio::sync::Mutex::new(()),
             generation: std::sync::atomic::AtomicU64::new(0),
         });
         // Activations and snapshots a crash interrupted are done again.
@@ -269,13 +283,50 @@ impl Registry {
         self.generation.load(std::sync::atomic::Ordering::Acquire)
     }
 
-    /// Called by every writer, with the state lock held, before it changes a record.
+    /// The in-memory state, for a lookup (never held across an `.await`). A panic while it
+    /// was held leaves it as it was before that one insert or removal, so a poisoned lock is
+    /// taken as it is.
+    fn read(&self) -> RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Waits for the write lock of function `name` (made on first use).
+    async fn writer(&self, name: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = {
+            let mut writers = self.writers.lock().unwrap_or_else(|p| p.into_inner());
+            writers.entry(name.to_string()).or_default().clone()
+        };
+        lock.lock_owned().await
+    }
+
+    /// A copy of the record of `name`, to change and [`Registry::commit`].
+    fn stored(&self, name: &str) -> Result<FunctionRecord, RegistryError> {
+        self.record(&self.read().functions, name).cloned()
+    }
+
+    /// Makes a stored record the current one (after [`Registry::persist`] stored it).
+    fn commit(&self, record: FunctionRecord) {
+        let name = record.latest.configuration.function_name.clone();
+        self.write().functions.insert(name, record);
+        self.bump_generation();
+    }
+
+    /// Removes a function's record (after [`Registry::forget`]).
+    fn remove(&self, name: &str) {
+        self.write().functions.remove(name);
+        self.bump_generation();
+    }
+
+    /// Called after every change to a function's record is visible.
     fn bump_generation(&self) {
         self.generation.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 
     async fn persist(&self, record: &FunctionRecord) -> Result<(), RegistryError> {
-        self.bump_generation();
         let name = &record.latest.configuration.function_name;
         let json = serde_json::to_vec_pretty(record).map_err(|e| RegistryError::Storage(e.to_string()))?;
         let path = StorePath::from(format!("functions/{name}.json"));
@@ -287,7 +338,6 @@ impl Registry {
     }
 
     async fn forget(&self, name: &str) -> Result<(), RegistryError> {
-        self.bump_generation();
         let path = StorePath::from(format!("functions/{name}.json"));
         match self.store.delete(&path).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
@@ -311,13 +361,13 @@ impl Registry {
         function: &str,
         change: impl FnOnce(&mut FunctionRecord) -> bool,
     ) -> Result<(), RegistryError> {
-        let mut state = self.state.lock().await;
-        let Some(record) = state.functions.get_mut(function) else {
+        let _writer = self.writer(function).await;
+        let Ok(mut record) = self.stored(function) else {
             return Ok(());
         };
-        if change(record) {
-            let record = record.clone();
+        if change(&mut record) {
             self.persist(&record).await?;
+            self.commit(record);
         }
         Ok(())
     }

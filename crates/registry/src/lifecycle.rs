@@ -121,7 +121,7 @@ impl Registry {
         function: &str,
         version: u64,
     ) -> Result<(String, FunctionConfiguration), RegistryError> {
-        let state = self.state.lock().await;
+        let state = self.read();
         let stored = state
             .functions
             .get(function)

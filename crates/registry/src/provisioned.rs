@@ -87,8 +87,9 @@ impl Registry {
         requested: Option<u32>,
     ) -> Result<ProvisionedConfig, RegistryError> {
         let (qualifier, requested) = check_provisioned_request(qualifier, requested)?;
-        let mut state = self.state.lock().await;
-        let mut record = self.record(&state.functions, name)?.clone();
+        let _budget = self.budget_writer.lock().await;
+        let _writer = self.writer(name).await;
+        let mut record = self.stored(name)?;
         self.resolve(&record, name, Some(qualifier))?;
         let others: u32 = record
             .provisioned
@@ -96,7 +97,7 @@ impl Registry {
             .filter(|(q, _)| q.as_str() != qualifier)
             .map(|(_, c)| c.requested)
             .sum();
-        let reserved = super::settings::reserved_by_others(&state.functions, None);
+        let reserved = super::settings::reserved_by_others(&self.read().functions, None);
         let unreserved = self.account_concurrency.saturating_sub(reserved);
         check_provisioned_capacity(others, requested, record.reserved_concurrency, unreserved)?;
         let config = ProvisionedConfig {
@@ -105,7 +106,7 @@ impl Registry {
         };
         record.provisioned.insert(qualifier.to_string(), config.clone());
         self.persist(&record).await?;
-        state.functions.insert(name.to_string(), record);
+        self.commit(record);
         Ok(config)
     }
 
@@ -115,7 +116,7 @@ impl Registry {
         qualifier: Option<&str>,
     ) -> Result<ProvisionedConfig, RegistryError> {
         let qualifier = provisioned_qualifier(qualifier)?;
-        let state = self.state.lock().await;
+        let state = self.read();
         let record = self.record(&state.functions, name)?;
         record
             .provisioned
@@ -126,13 +127,13 @@ impl Registry {
 
     pub async fn delete_provisioned(&self, name: &str, qualifier: Option<&str>) -> Result<(), RegistryError> {
         let qualifier = provisioned_qualifier(qualifier)?;
-        let mut state = self.state.lock().await;
-        let mut record = self.record(&state.functions, name)?.clone();
+        let _writer = self.writer(name).await;
+        let mut record = self.stored(name)?;
         if record.provisioned.remove(qualifier).is_none() {
             return Err(self.no_provisioned(name, qualifier));
         }
         self.persist(&record).await?;
-        state.functions.insert(name.to_string(), record);
+        self.commit(record);
         Ok(())
     }
 
@@ -142,7 +143,7 @@ impl Registry {
         marker: Option<&str>,
         max_items: usize,
     ) -> Result<(Vec<(String, ProvisionedConfig)>, Option<String>), RegistryError> {
-        let state = self.state.lock().await;
+        let state = self.read();
         let record = self.record(&state.functions, name)?;
         let all = record
             .provisioned
@@ -154,7 +155,7 @@ impl Registry {
 
     /// Every provisioned concurrency configuration, for the invoker to allocate.
     pub async fn provisioned_targets(&self) -> Vec<ProvisionedTarget> {
-        let state = self.state.lock().await;
+        let state = self.read();
         state
             .functions
             .iter()

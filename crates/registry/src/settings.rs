@@ -66,27 +66,28 @@ pub fn reserved_by_others(
 
 impl Registry {
     pub async fn put_concurrency(&self, name: &str, reserved: u32) -> Result<u32, RegistryError> {
-        let mut state = self.state.lock().await;
-        let mut record = self.record(&state.functions, name)?.clone();
-        let others = reserved_by_others(&state.functions, Some(name));
+        let _budget = self.budget_writer.lock().await;
+        let _writer = self.writer(name).await;
+        let mut record = self.stored(name)?;
+        let others = reserved_by_others(&self.read().functions, Some(name));
         check_reservation(others, reserved, self.account_concurrency)?;
         record.reserved_concurrency = Some(reserved);
         self.persist(&record).await?;
-        state.functions.insert(name.to_string(), record);
+        self.commit(record);
         Ok(reserved)
     }
 
     pub async fn get_concurrency(&self, name: &str) -> Result<Option<u32>, RegistryError> {
-        let state = self.state.lock().await;
+        let state = self.read();
         Ok(self.record(&state.functions, name)?.reserved_concurrency)
     }
 
     pub async fn delete_concurrency(&self, name: &str) -> Result<(), RegistryError> {
-        let mut state = self.state.lock().await;
-        let mut record = self.record(&state.functions, name)?.clone();
+        let _writer = self.writer(name).await;
+        let mut record = self.stored(name)?;
         record.reserved_concurrency = None;
         self.persist(&record).await?;
-        state.functions.insert(name.to_string(), record);
+        self.commit(record);
         Ok(())
     }
 
@@ -121,25 +122,25 @@ impl Registry {
             }
             _ => {}
         }
-        let mut state = self.state.lock().await;
-        let mut record = self.record(&state.functions, name)?.clone();
+        let _writer = self.writer(name).await;
+        let mut record = self.stored(name)?;
         record.runtime_management = RuntimeManagement {
             update_runtime_on: update_runtime_on.to_string(),
             runtime_version_arn,
         };
         let config = record.runtime_management.clone();
         self.persist(&record).await?;
-        state.functions.insert(name.to_string(), record);
+        self.commit(record);
         Ok(config)
     }
 
     pub async fn get_runtime_management(&self, name: &str) -> Result<RuntimeManagement, RegistryError> {
-        let state = self.state.lock().await;
+        let state = self.read();
         Ok(self.record(&state.functions, name)?.runtime_management.clone())
     }
 
     pub async fn account_settings(&self) -> AccountSettings {
-        let state = self.state.lock().await;
+        let state = self.read();
         let total_code_size: u64 = state
             .functions
             .values()

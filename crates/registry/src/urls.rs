@@ -114,8 +114,8 @@ impl Registry {
             .auth_type
             .ok_or_else(|| invalid("AuthType is required (NONE or AWS_IAM)".into()))?;
         let qualifier = self.url_qualifier(name, qualifier)?;
-        let mut state = self.state.lock().await;
-        let mut record = self.record(&state.functions, name)?.clone();
+        let _writer = self.writer(name).await;
+        let mut record = self.stored(name)?;
         self.resolve(&record, name, Some(&qualifier))?;
         if record.url_configs.contains_key(&qualifier) {
             return Err(RegistryError::Conflict(format!(
@@ -134,8 +134,8 @@ impl Registry {
         };
         record.url_configs.insert(qualifier.clone(), config.clone());
         self.persist(&record).await?;
-        state.functions.insert(name.to_string(), record);
-        state
+        self.commit(record);
+        self.write()
             .urls
             .insert(config.url_id.clone(), (name.to_string(), qualifier));
         Ok(config)
@@ -143,7 +143,7 @@ impl Registry {
 
     pub async fn get_url(&self, name: &str, qualifier: Option<&str>) -> Result<UrlConfig, RegistryError> {
         let qualifier = self.url_qualifier(name, qualifier)?;
-        let state = self.state.lock().await;
+        let state = self.read();
         let record = self.record(&state.functions, name)?;
         record
             .url_configs
@@ -160,8 +160,8 @@ impl Registry {
     ) -> Result<UrlConfig, RegistryError> {
         check(&input)?;
         let qualifier = self.url_qualifier(name, qualifier)?;
-        let mut state = self.state.lock().await;
-        let mut record = self.record(&state.functions, name)?.clone();
+        let _writer = self.writer(name).await;
+        let mut record = self.stored(name)?;
         let config = record
             .url_configs
             .get_mut(&qualifier)
@@ -178,21 +178,21 @@ impl Registry {
         config.last_modified_time = iso_timestamp();
         let config = config.clone();
         self.persist(&record).await?;
-        state.functions.insert(name.to_string(), record);
+        self.commit(record);
         Ok(config)
     }
 
     pub async fn delete_url(&self, name: &str, qualifier: Option<&str>) -> Result<(), RegistryError> {
         let qualifier = self.url_qualifier(name, qualifier)?;
-        let mut state = self.state.lock().await;
-        let mut record = self.record(&state.functions, name)?.clone();
+        let _writer = self.writer(name).await;
+        let mut record = self.stored(name)?;
         let removed = record
             .url_configs
             .remove(&qualifier)
             .ok_or_else(|| self.no_url(name, &qualifier))?;
         self.persist(&record).await?;
-        state.functions.insert(name.to_string(), record);
-        state.urls.remove(&removed.url_id);
+        self.commit(record);
+        self.write().urls.remove(&removed.url_id);
         Ok(())
     }
 
@@ -202,7 +202,7 @@ impl Registry {
         marker: Option<&str>,
         max_items: usize,
     ) -> Result<(Vec<(String, UrlConfig)>, Option<String>), RegistryError> {
-        let state = self.state.lock().await;
+        let state = self.read();
         let record = self.record(&state.functions, name)?;
         let all = record
             .url_configs
@@ -214,7 +214,7 @@ impl Registry {
 
     /// The function URL with this id, if it (still) exists.
     pub async fn url_target(&self, url_id: &str) -> Option<UrlTarget> {
-        let state = self.state.lock().await;
+        let state = self.read();
         let (function, qualifier) = state.urls.get(url_id)?;
         let config = state
             .functions

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::functions::{check_revision, paginate};
 use super::model::{AliasConfiguration, FunctionConfiguration, FunctionRecord, RoutingConfig, VersionRecord};
-use super::{Registry, State, new_revision, now_timestamp, validate};
+use super::{Registry, new_revision, now_timestamp, validate};
 use crate::RegistryError;
 
 #[derive(Debug, Default, Deserialize)]
@@ -213,7 +213,7 @@ impl Registry {
         name: &str,
         qualifier: Option<&str>,
     ) -> Result<InvocationRoute, RegistryError> {
-        let state = self.state.lock().await;
+        let state = self.read();
         let generation = self.generation();
         let record = self.record(&state.functions, name)?;
         let reserved = super::settings::reserved_by_others(&state.functions, None);
@@ -306,21 +306,20 @@ impl Registry {
         name: &str,
         input: PublishInput,
     ) -> Result<FunctionConfiguration, RegistryError> {
-        let mut state = self.state.lock().await;
-        let mut record = self.record(&state.functions, name)?.clone();
-        let published = self.publish_locked(&mut state, &mut record, Some(input)).await?;
+        let _writer = self.writer(name).await;
+        let mut record = self.stored(name)?;
+        let published = self.publish_locked(&mut record, Some(input)).await?;
         self.persist(&record).await?;
-        state.functions.insert(name.to_string(), record);
-        drop(state);
+        self.commit(record);
         self.schedule_snapshot(name, &published);
         Ok(published)
     }
 
-    /// Publishes $LATEST of `record` (the caller persists `record`). A no-op returning the last
-    /// version when neither code nor configuration changed since it was published.
+    /// Publishes $LATEST of `record` (the caller holds the function's write lock and persists
+    /// `record`). A no-op returning the last version when neither code nor configuration
+    /// changed since it was published.
     pub(super) async fn publish_locked(
         &self,
-        state: &mut State,
         record: &mut FunctionRecord,
         input: Option<PublishInput>,
     ) -> Result<FunctionConfiguration, RegistryError> {
@@ -340,7 +339,8 @@ impl Registry {
             &format!("versions of {name}"),
             "--max-versions",
         )?;
-        let number = state
+        let number = self
+            .read()
             .counters
             .get(&name)
             .copied()
@@ -360,7 +360,7 @@ impl Registry {
         version.snapshot_sha256 = None;
         crate::lifecycle::mark_for_snapshot(&mut version.configuration);
         self.persist_counter(&name, number).await?;
-        state.counters.insert(name, number);
+        self.write().counters.insert(name, number);
         let published = version.configuration.clone();
         record.versions.insert(number, version);
         Ok(published)
@@ -373,7 +373,7 @@ impl Registry {
         marker: Option<&str>,
         max_items: usize,
     ) -> Result<(Vec<FunctionConfiguration>, Option<String>), RegistryError> {
-        let state = self.state.lock().await;
+        let state = self.read();
         let record = self.record(&state.functions, name)?;
         let all = std::iter::once(&record.latest)
             .chain(record.versions.values())
@@ -405,8 +405,8 @@ impl Registry {
         input: AliasInput,
     ) -> Result<AliasConfiguration, RegistryError> {
         let (alias, version, description) = check_new_alias(&input)?;
-        let mut state = self.state.lock().await;
-        let mut record = self.record(&state.functions, name)?.clone();
+        let _writer = self.writer(name).await;
+        let mut record = self.stored(name)?;
         self.check_alias_target(&record, name, &version, input.routing_config.as_ref())?;
         if record.aliases.contains_key(&alias) {
             return Err(RegistryError::Conflict(format!(
@@ -426,12 +426,12 @@ impl Registry {
         };
         record.aliases.insert(alias, config.clone());
         self.persist(&record).await?;
-        state.functions.insert(name.to_string(), record);
+        self.commit(record);
         Ok(config)
     }
 
     pub async fn get_alias(&self, name: &str, alias: &str) -> Result<AliasConfiguration, RegistryError> {
-        let state = self.state.lock().await;
+        let state = self.read();
         let record = self.record(&state.functions, name)?;
         record
             .aliases
@@ -450,8 +450,8 @@ impl Registry {
         alias: &str,
         input: AliasInput,
     ) -> Result<AliasConfiguration, RegistryError> {
-        let mut state = self.state.lock().await;
-        let mut record = self.record(&state.functions, name)?.clone();
+        let _writer = self.writer(name).await;
+        let mut record = self.stored(name)?;
         let mut config = record
             .aliases
             .get(alias)
@@ -467,13 +467,13 @@ impl Registry {
         config.revision_id = new_revision();
         record.aliases.insert(alias.to_string(), config.clone());
         self.persist(&record).await?;
-        state.functions.insert(name.to_string(), record);
+        self.commit(record);
         Ok(config)
     }
 
     pub async fn delete_alias(&self, name: &str, alias: &str) -> Result<(), RegistryError> {
-        let mut state = self.state.lock().await;
-        let mut record = self.record(&state.functions, name)?.clone();
+        let _writer = self.writer(name).await;
+        let mut record = self.stored(name)?;
         if record.aliases.remove(alias).is_none() {
             // Lambda answers 204 for an alias that is already gone.
             return Ok(());
@@ -482,7 +482,7 @@ impl Registry {
         record.url_configs.remove(alias);
         record.provisioned.remove(alias);
         self.persist(&record).await?;
-        state.functions.insert(name.to_string(), record);
+        self.commit(record);
         Ok(())
     }
 
@@ -493,7 +493,7 @@ impl Registry {
         marker: Option<&str>,
         max_items: usize,
     ) -> Result<(Vec<AliasConfiguration>, Option<String>), RegistryError> {
-        let state = self.state.lock().await;
+        let state = self.read();
         let record = self.record(&state.functions, name)?;
         let all = record
             .aliases
