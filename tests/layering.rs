@@ -80,3 +80,48 @@ fn crates_depend_only_on_the_crates_below_them() {
         "read the workspace: {seen:?}"
     );
 }
+
+/// The README's Layout names every crate under `crates/`, and every path it names at the top
+/// level exists.
+#[test]
+fn the_readme_layout_matches_the_tree() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    let layout = readme
+        .split("## Layout\n\n```\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a Layout block");
+    let mut section = String::new();
+    let mut named = BTreeSet::new();
+    for line in layout.lines() {
+        let Some(entry) = line.split_whitespace().next() else {
+            continue;
+        };
+        if line.starts_with(entry) {
+            assert!(
+                root.join(entry).exists(),
+                "the Layout names {entry}, which does not exist"
+            );
+            section = entry.to_string();
+        } else if line.starts_with("  ") && !line.starts_with("   ") && entry.ends_with('/') {
+            let path = format!("{section}{entry}");
+            assert!(
+                root.join(&path).is_dir(),
+                "the Layout names {path}, which does not exist"
+            );
+            named.insert(path);
+        }
+    }
+    for crate_dir in std::fs::read_dir(root.join("crates")).expect("crates/") {
+        let name = crate_dir
+            .expect("entry")
+            .file_name()
+            .to_string_lossy()
+            .to_string();
+        assert!(
+            named.contains(&format!("crates/{name}/")),
+            "the Layout does not name crates/{name}/"
+        );
+    }
+}

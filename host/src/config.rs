@@ -1,6 +1,12 @@
-//! The command line. Every setting also reads a `LAMBKIN_*` variable (SPEC §7).
+//! The command line. Every setting also reads a `LAMBKIN_*` variable. Defaults are the layers'
+//! own (`FrontDoor::default()`, `RegistryLimits::default()`, ...), stated once; a test checks
+//! the README's table of settings against these flags.
 
 use clap::{Args, Parser, Subcommand};
+use lambkin_api::server::FrontDoor;
+use lambkin_invoke::IDLE_TIMEOUT;
+use lambkin_invoke::worker::AsyncSettings;
+use lambkin_registry::{ACCOUNT_CONCURRENCY, RegistryLimits};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -43,35 +49,35 @@ pub struct ServeArgs {
     pub store: Option<String>,
     /// Multiplies every asynchronous delay (retry waits, backoff) and maximum event age; 0.001
     /// turns Lambda's minutes into milliseconds for tests.
-    #[arg(long, env = "LAMBKIN_ASYNC_TIME_SCALE", default_value_t = 1.0, value_parser = positive_scale)]
+    #[arg(long, env = "LAMBKIN_ASYNC_TIME_SCALE", default_value_t = AsyncSettings::default().time_scale, value_parser = positive_scale)]
     pub async_time_scale: f64,
     /// Largest asynchronous (Event) payload in bytes (Lambda: 256 KB).
-    #[arg(long, env = "LAMBKIN_ASYNC_MAX_PAYLOAD", default_value_t = 256 * 1024)]
+    #[arg(long, env = "LAMBKIN_ASYNC_MAX_PAYLOAD", default_value_t = FrontDoor::default().async_max_payload)]
     pub async_max_payload: usize,
     /// Asynchronous deliveries in flight at once.
-    #[arg(long, env = "LAMBKIN_ASYNC_WORKERS", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    #[arg(long, env = "LAMBKIN_ASYNC_WORKERS", default_value_t = AsyncSettings::default().workers as u32, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub async_workers: u32,
     /// The account's concurrency limit: invocations running at once, reserved concurrency
     /// included.
-    #[arg(long, env = "LAMBKIN_ACCOUNT_CONCURRENCY", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    #[arg(long, env = "LAMBKIN_ACCOUNT_CONCURRENCY", default_value_t = ACCOUNT_CONCURRENCY, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub account_concurrency: u32,
     /// Seconds an on-demand execution environment may stay idle before it is shut down.
-    #[arg(long, env = "LAMBKIN_IDLE_TIMEOUT", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    #[arg(long, env = "LAMBKIN_IDLE_TIMEOUT", default_value_t = IDLE_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub idle_timeout: u64,
     /// Most bytes a streamed response may carry (Lambda: 20 MB).
-    #[arg(long, env = "LAMBKIN_STREAM_MAX_BYTES", default_value_t = 20 * 1024 * 1024)]
+    #[arg(long, env = "LAMBKIN_STREAM_MAX_BYTES", default_value_t = FrontDoor::default().stream_max_bytes)]
     pub stream_max_bytes: usize,
     /// Most asynchronous events awaiting delivery; past it Event invocations get a 429.
-    #[arg(long, env = "LAMBKIN_ASYNC_MAX_QUEUE", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    #[arg(long, env = "LAMBKIN_ASYNC_MAX_QUEUE", default_value_t = FrontDoor::default().async_max_queue as u64, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
     pub async_max_queue: u64,
     /// Most functions the account may hold.
-    #[arg(long, env = "LAMBKIN_MAX_FUNCTIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    #[arg(long, env = "LAMBKIN_MAX_FUNCTIONS", default_value_t = RegistryLimits::default().max_functions as u64, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     pub max_functions: u64,
     /// Most published versions kept per function.
-    #[arg(long, env = "LAMBKIN_MAX_VERSIONS", default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    #[arg(long, env = "LAMBKIN_MAX_VERSIONS", default_value_t = RegistryLimits::default().max_versions as u64, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     pub max_versions: u64,
     /// Most layer versions kept, all layers together.
-    #[arg(long, env = "LAMBKIN_MAX_LAYER_VERSIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    #[arg(long, env = "LAMBKIN_MAX_LAYER_VERSIONS", default_value_t = RegistryLimits::default().max_layer_versions as u64, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     pub max_layer_versions: u64,
     /// An AWS shared credentials file: requests must be signed (SigV4) with one of its keys.
     #[arg(long, env = "LAMBKIN_CREDENTIALS_FILE")]
@@ -118,4 +124,63 @@ pub struct InvokeArgs {
     pub env: Vec<String>,
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every row of the README's settings table names real flags of `serve` with their
+    /// environment variables, and states each flag's default as clap has it.
+    #[test]
+    fn the_readme_states_every_setting_and_default() {
+        let readme = include_str!("../../README.md");
+        let command = super::Cli::command();
+        let serve = command.find_subcommand("serve").expect("serve");
+        let cells = |line: &str| -> Vec<String> { line.split('|').map(|c| c.trim().to_string()).collect() };
+        let names = |cell: &str| -> Vec<String> {
+            cell.split(" / ")
+                .map(|part| part.split('`').nth(1).unwrap_or_default().to_string())
+                .collect()
+        };
+        let mut documented = std::collections::BTreeSet::new();
+        for line in readme
+            .lines()
+            .filter(|l| l.starts_with("| ") && l.contains("`--"))
+        {
+            let row = cells(line);
+            let (flags, envs, defaults) = (
+                names(&row[2]),
+                names(&row[3]),
+                row[4].split(" / ").collect::<Vec<_>>(),
+            );
+            assert_eq!(flags.len(), envs.len(), "{line}");
+            for (i, flag) in flags.iter().enumerate() {
+                let long = flag.trim_start_matches("--");
+                let arg = serve
+                    .get_arguments()
+                    .find(|a| a.get_long() == Some(long))
+                    .unwrap_or_else(|| panic!("the README names {flag}, which `serve` does not have"));
+                let env = arg.get_env().map(|e| e.to_string_lossy().to_string());
+                assert_eq!(env.as_deref(), Some(envs[i].as_str()), "{flag}'s variable");
+                if let Some(default) = arg.get_default_values().first() {
+                    let default = default.to_string_lossy();
+                    let stated = defaults.get(i).copied().unwrap_or(defaults[0]);
+                    assert!(
+                        stated.contains(default.as_ref()),
+                        "the README gives {flag} the default {stated:?}, clap has {default}"
+                    );
+                }
+                documented.insert(long.to_string());
+            }
+        }
+        for arg in serve.get_arguments() {
+            if let Some(long) = arg.get_long().filter(|l| *l != "help") {
+                assert!(
+                    documented.contains(long),
+                    "--{long} is missing from the README's table of settings"
+                );
+            }
+        }
+    }
 }

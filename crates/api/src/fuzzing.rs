@@ -21,8 +21,8 @@ use crate::{self as api, ApiError, FunctionRef};
 use lambkin_registry::functions::{self, PackageSource};
 use lambkin_registry::layers::{self, LayerContent, LayerVersion, Layers};
 use lambkin_registry::model::{
-    AliasConfiguration, EphemeralStorage, FunctionConfiguration, FunctionRecord, RuntimeManagement,
-    RuntimeVersionConfig, SnapStartResponse, VersionRecord,
+    AliasConfiguration, EphemeralStorage, FunctionConfiguration, FunctionRecord, LastUpdateStatus,
+    RuntimeManagement, RuntimeVersionConfig, SnapStartResponse, State, VersionRecord,
 };
 use lambkin_registry::{
     ACCOUNT_CONCURRENCY, AliasInput, ConfigurationInput, CreateFunctionInput, PublishInput,
@@ -208,10 +208,10 @@ fn configuration(version: &str) -> FunctionConfiguration {
         tracing_config: json!({ "Mode": "PassThrough" }),
         revision_id: "fixture-revision".into(),
         layers: Vec::new(),
-        state: "Active".into(),
+        state: State::Active,
         state_reason: None,
         state_reason_code: None,
-        last_update_status: "Successful".into(),
+        last_update_status: LastUpdateStatus::Successful,
         last_update_status_reason: None,
         last_update_status_reason_code: None,
         file_system_configs: None,

@@ -16,11 +16,13 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::ApiError;
 use super::url_event::{
-    EventContext, HttpAnswer, cors_headers, preflight_headers, request_event, response_from, stream_head,
+    EventContext, HttpAnswer, cors_headers, preflight_headers, request_event, response_from,
+    stream_head,
 };
 use crate::server::AppState;
 use lambkin_invoke::{InvokeError, MAX_SYNC_PAYLOAD_BYTES, Ready};
 use lambkin_registry::UrlTarget;
+use lambkin_registry::model::{AuthType, InvokeMode};
 use lambkin_sandbox::{InvokeRequest, MAX_RESPONSE_BYTES};
 
 pub fn router() -> Router<AppState> {
@@ -30,7 +32,11 @@ pub fn router() -> Router<AppState> {
         .route("/lambda-url/{url_id}/{*rest}", any(by_path))
 }
 
-async fn by_path_root(State(app): State<AppState>, Path(url_id): Path<String>, request: Request) -> Response {
+async fn by_path_root(
+    State(app): State<AppState>,
+    Path(url_id): Path<String>,
+    request: Request,
+) -> Response {
     serve(app, url_id, "/".to_string(), request).await
 }
 
@@ -86,7 +92,7 @@ async fn serve(app: AppState, url_id: String, raw_path: String, request: Request
     let Some(target) = app.registry.url_target(&url_id).await else {
         return refuse(StatusCode::FORBIDDEN, "Forbidden");
     };
-    let request = if target.config.auth_type == "AWS_IAM" {
+    let request = if target.config.auth_type == AuthType::AwsIam {
         match (&app.auth, is_signed(&request)) {
             (_, false) => return refuse(StatusCode::FORBIDDEN, "Forbidden"),
             // An anonymous server has no keys to check a signature against.
@@ -110,7 +116,9 @@ async fn serve(app: AppState, url_id: String, raw_path: String, request: Request
     let cors = target.config.cors.clone();
     if let Some(cors) = &cors
         && request.method() == Method::OPTIONS
-        && request.headers().contains_key("access-control-request-method")
+        && request
+            .headers()
+            .contains_key("access-control-request-method")
     {
         let mut response = StatusCode::OK.into_response();
         *response.headers_mut() = preflight_headers(cors, request.headers());
@@ -158,9 +166,15 @@ async fn invoke(
         .await
     {
         Ok(ready) => ready,
-        Err(InvokeError::Throttled(_)) => return refuse(StatusCode::TOO_MANY_REQUESTS, "Rate Exceeded."),
+        Err(InvokeError::Throttled(_)) => {
+            return refuse(StatusCode::TOO_MANY_REQUESTS, "Rate Exceeded.");
+        }
         Err(e) => {
-            tracing::warn!(url_id, "function URL cannot invoke {}: {e}", target.function);
+            tracing::warn!(
+                url_id,
+                "function URL cannot invoke {}: {e}",
+                target.function
+            );
             return refuse(StatusCode::BAD_GATEWAY, "Internal Server Error");
         }
     };
@@ -169,7 +183,7 @@ async fn invoke(
         request_id: Some(request_id.clone()),
         ..InvokeRequest::default()
     };
-    let mut response = if target.config.invoke_mode == "RESPONSE_STREAM" {
+    let mut response = if target.config.invoke_mode == InvokeMode::ResponseStream {
         streamed(ready, request, app.front_door.stream_max_bytes).await
     } else {
         buffered(ready, request).await
@@ -322,11 +336,9 @@ impl Relay {
         let Some(body_rx) = self.body_rx.take() else {
             return;
         };
-        let stream =
-            futures::stream::unfold(
-                body_rx,
-                |mut rx| async move { rx.recv().await.map(|item| (item, rx)) },
-            );
+        let stream = futures::stream::unfold(body_rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        });
         self.send_head(answer(head, Body::from_stream(stream)));
     }
 

@@ -33,6 +33,9 @@ use pool::{EnvironmentPool, PoolCounts, ProvisionedStatus};
 /// Largest synchronous request payload, as Lambda's 6 MB.
 pub const MAX_SYNC_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
 
+/// How long an on-demand environment may stay idle before it is shut down, unless configured.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
+
 /// How often the housekeeper looks for idle environments and registry changes.
 const HOUSEKEEPING_TICK: Duration = Duration::from_millis(100);
 

@@ -1,4 +1,4 @@
-//! The asynchronous event queue (SPEC §6: accepted events are durable before the 202).
+//! The asynchronous event queue: accepted events are durable before the 202.
 //!
 //! Each event is one document `<id>.json` on an object store (the node's `<data-dir>/queue`),
 //! written before the 202, rewritten when its next attempt is scheduled and deleted once the

@@ -1,6 +1,14 @@
-//! The registry: functions, versions, aliases and their configuration, persisted on object_store
-//! (SPEC §6). Every document is written before the request that changed it is answered, so a
+//! # lambkin-registry
+//!
+//! Functions, versions, aliases and their configuration, persisted on object_store: no HTTP,
+//! no wasm. Every document is written before the request that changed it is answered, so a
 //! `kill -9` loses nothing that was acknowledged.
+//!
+//! Concurrency: the in-memory copy sits under a std `RwLock` that is held for a lookup or an
+//! insert only, never across an `.await`; writes of one function are serialised by that
+//! function's own async lock, held from reading its record to storing the new one, so a slow
+//! store delays only that function's writes. The record becomes visible (and the generation
+//! moves) only once it is stored.
 //!
 //! Layout in the store:
 //! - `functions/<name>.json`: a [`FunctionRecord`] ($LATEST, versions, aliases, settings);
@@ -15,6 +23,7 @@
 mod environment;
 mod error;
 pub mod event_config;
+mod function_input;
 pub mod functions;
 mod ident;
 pub mod layers;

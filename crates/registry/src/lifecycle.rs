@@ -7,7 +7,7 @@
 
 use tokio::sync::mpsc;
 
-use crate::model::{FunctionConfiguration, FunctionRecord};
+use crate::model::{FunctionConfiguration, FunctionRecord, LastUpdateStatus, State};
 use crate::{Registry, RegistryError};
 
 /// Work that a registry write leaves for the invocation layer.
@@ -31,10 +31,10 @@ pub(crate) fn mark_for_snapshot(config: &mut FunctionConfiguration) {
         return;
     }
     config.snap_start.optimization_status = "On".into();
-    config.state = "Pending".into();
+    config.state = State::Pending;
     config.state_reason = Some("Lambda is creating a snapshot of the function version (SnapStart).".into());
     config.state_reason_code = Some(CREATING.into());
-    config.last_update_status = "InProgress".into();
+    config.last_update_status = LastUpdateStatus::InProgress;
 }
 
 /// Whether a configuration is waiting for its snapshot: a published SnapStart version whose
@@ -42,17 +42,17 @@ pub(crate) fn mark_for_snapshot(config: &mut FunctionConfiguration) {
 pub(crate) fn awaits_snapshot(config: &FunctionConfiguration) -> bool {
     config.version != "$LATEST"
         && config.snap_start.apply_on == "PublishedVersions"
-        && config.last_update_status == "InProgress"
+        && config.last_update_status == LastUpdateStatus::InProgress
 }
 
 /// Records the outcome of an activation on one configuration.
 pub(crate) fn settle(config: &mut FunctionConfiguration, verdict: &Result<(), String>) {
     match verdict {
         Ok(()) => {
-            config.state = "Active".into();
+            config.state = State::Active;
             config.state_reason = None;
             config.state_reason_code = None;
-            config.last_update_status = "Successful".into();
+            config.last_update_status = LastUpdateStatus::Successful;
             config.last_update_status_reason = None;
             config.last_update_status_reason_code = None;
         }
@@ -64,10 +64,10 @@ pub(crate) fn settle(config: &mut FunctionConfiguration, verdict: &Result<(), St
 }
 
 fn fail(config: &mut FunctionConfiguration, reason: String, code: &str) {
-    config.state = "Failed".into();
+    config.state = State::Failed;
     config.state_reason = Some(reason.clone());
     config.state_reason_code = Some(code.into());
-    config.last_update_status = "Failed".into();
+    config.last_update_status = LastUpdateStatus::Failed;
     config.last_update_status_reason = Some(reason);
     config.last_update_status_reason_code = Some(code.into());
 }
@@ -100,7 +100,7 @@ impl Registry {
                 for version in versions {
                     let config = &mut version.configuration;
                     if version.wasm_sha256 == wasm_sha256
-                        && config.last_update_status == "InProgress"
+                        && config.last_update_status == LastUpdateStatus::InProgress
                         && !awaits_snapshot(config)
                     {
                         settle(config, &verdict);
@@ -163,7 +163,7 @@ pub(crate) fn unsettled_jobs<'a>(records: impl Iterator<Item = &'a FunctionRecor
     let mut jobs = Vec::new();
     for record in records {
         let name = &record.latest.configuration.function_name;
-        if record.latest.configuration.last_update_status == "InProgress" {
+        if record.latest.configuration.last_update_status == LastUpdateStatus::InProgress {
             jobs.push(LifecycleJob::Activate {
                 function: name.clone(),
                 wasm_sha256: record.latest.wasm_sha256.clone(),

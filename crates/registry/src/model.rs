@@ -5,6 +5,67 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
+/// An enum of the service model, stored and sent as its wire name.
+macro_rules! wire_enum {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident = $wire:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name {
+            $(#[serde(rename = $wire)] $variant),+
+        }
+
+        impl $name {
+            /// Every value, in the model's order.
+            pub const ALL: &'static [&'static str] = &[$($wire),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $wire),+
+                }
+            }
+
+            /// The value of this wire name, if it is one.
+            pub fn parse(text: &str) -> Option<$name> {
+                match text {
+                    $($wire => Some($name::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+wire_enum! {
+    /// `State` of a function version: whether it can be invoked.
+    State { Pending = "Pending", Active = "Active", Inactive = "Inactive", Failed = "Failed" }
+}
+
+wire_enum! {
+    /// `LastUpdateStatus`: how the last change of code or configuration went.
+    LastUpdateStatus { Successful = "Successful", Failed = "Failed", InProgress = "InProgress" }
+}
+
+wire_enum! {
+    /// A function URL's `AuthType`.
+    AuthType { None = "NONE", AwsIam = "AWS_IAM" }
+}
+
+wire_enum! {
+    /// A function URL's `InvokeMode`.
+    InvokeMode { Buffered = "BUFFERED", ResponseStream = "RESPONSE_STREAM" }
+}
+
+wire_enum! {
+    /// Invoke's `X-Amz-Invocation-Type`.
+    InvocationType { RequestResponse = "RequestResponse", Event = "Event", DryRun = "DryRun" }
+}
+
 /// `FunctionConfiguration` of the service model (seed 000), for `$LATEST` or a published version.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -34,12 +95,12 @@ pub struct FunctionConfiguration {
     pub revision_id: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub layers: Vec<Value>,
-    pub state: String,
+    pub state: State,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state_reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state_reason_code: Option<String>,
-    pub last_update_status: String,
+    pub last_update_status: LastUpdateStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_update_status_reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -170,12 +231,10 @@ pub struct ProvisionedConfig {
 pub struct UrlConfig {
     /// 32 lowercase letters and digits: the URL's host label and path segment.
     pub url_id: String,
-    /// `NONE` or `AWS_IAM`.
-    pub auth_type: String,
+    pub auth_type: AuthType,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cors: Option<Cors>,
-    /// `BUFFERED` or `RESPONSE_STREAM`.
-    pub invoke_mode: String,
+    pub invoke_mode: InvokeMode,
     pub creation_time: String,
     pub last_modified_time: String,
 }

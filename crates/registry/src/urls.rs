@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 use super::functions::paginate;
-use super::model::{Cors, UrlConfig};
+use super::model::{AuthType, Cors, InvokeMode, UrlConfig};
 use super::{Registry, iso_timestamp};
 use crate::RegistryError;
 
@@ -25,8 +25,6 @@ pub struct UrlTarget {
     pub config: UrlConfig,
 }
 
-const AUTH_TYPES: [&str; 2] = ["NONE", "AWS_IAM"];
-const INVOKE_MODES: [&str; 2] = ["BUFFERED", "RESPONSE_STREAM"];
 const MAX_CORS_AGE: u32 = 86_400;
 
 fn invalid(message: String) -> RegistryError {
@@ -45,10 +43,10 @@ fn one_of(field: &str, value: &str, allowed: &[&str]) -> Result<(), RegistryErro
 
 pub fn check(input: &UrlInput) -> Result<(), RegistryError> {
     if let Some(auth) = &input.auth_type {
-        one_of("authType", auth, &AUTH_TYPES)?;
+        one_of("authType", auth, AuthType::ALL)?;
     }
     if let Some(mode) = &input.invoke_mode {
-        one_of("invokeMode", mode, &INVOKE_MODES)?;
+        one_of("invokeMode", mode, InvokeMode::ALL)?;
     }
     let Some(cors) = &input.cors else {
         return Ok(());
@@ -112,6 +110,8 @@ impl Registry {
         check(&input)?;
         let auth_type = input
             .auth_type
+            .as_deref()
+            .and_then(AuthType::parse)
             .ok_or_else(|| invalid("AuthType is required (NONE or AWS_IAM)".into()))?;
         let qualifier = self.url_qualifier(name, qualifier)?;
         let _writer = self.writer(name).await;
@@ -128,7 +128,11 @@ impl Registry {
             url_id: uuid::Uuid::new_v4().simple().to_string(),
             auth_type,
             cors: input.cors,
-            invoke_mode: input.invoke_mode.unwrap_or_else(|| "BUFFERED".into()),
+            invoke_mode: input
+                .invoke_mode
+                .as_deref()
+                .and_then(InvokeMode::parse)
+                .unwrap_or(InvokeMode::Buffered),
             creation_time: now.clone(),
             last_modified_time: now,
         };
@@ -166,10 +170,11 @@ impl Registry {
             .url_configs
             .get_mut(&qualifier)
             .ok_or_else(|| self.no_url(name, &qualifier))?;
-        if let Some(auth_type) = input.auth_type {
+        // `check` refused any other value.
+        if let Some(auth_type) = input.auth_type.as_deref().and_then(AuthType::parse) {
             config.auth_type = auth_type;
         }
-        if let Some(mode) = input.invoke_mode {
+        if let Some(mode) = input.invoke_mode.as_deref().and_then(InvokeMode::parse) {
             config.invoke_mode = mode;
         }
         if let Some(cors) = input.cors {

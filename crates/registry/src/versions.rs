@@ -4,7 +4,10 @@ use serde::Deserialize;
 use std::sync::Arc;
 
 use super::functions::{check_revision, paginate};
-use super::model::{AliasConfiguration, FunctionConfiguration, FunctionRecord, RoutingConfig, VersionRecord};
+use super::model::{
+    AliasConfiguration, FunctionConfiguration, FunctionRecord, LastUpdateStatus, RoutingConfig, State,
+    VersionRecord,
+};
 use super::{Registry, new_revision, now_timestamp, validate};
 use crate::RegistryError;
 
@@ -38,10 +41,10 @@ fn substance(config: &FunctionConfiguration) -> FunctionConfiguration {
     c.function_arn = String::new();
     c.revision_id = String::new();
     c.last_modified = String::new();
-    c.state = String::new();
+    c.state = State::Pending;
     c.state_reason = None;
     c.state_reason_code = None;
-    c.last_update_status = String::new();
+    c.last_update_status = LastUpdateStatus::InProgress;
     c.last_update_status_reason = None;
     c.last_update_status_reason_code = None;
     c
@@ -244,9 +247,9 @@ impl Registry {
     ) -> Result<InvocationTarget, RegistryError> {
         let version = self.resolve(record, name, version)?;
         let config = &version.configuration;
-        match config.state.as_str() {
-            "Active" => {}
-            "Failed" => {
+        match config.state {
+            State::Active => {}
+            State::Failed => {
                 return Err(RegistryError::InvalidPackage(
                     config
                         .state_reason

@@ -1,4 +1,4 @@
-//! Snapshot start (SPEC §4, the SnapStart analogue): a version's Init runs once, when the version
+//! Snapshot start (the SnapStart analogue): a version's Init runs once, when the version
 //! is published, and wasmtime-wizer writes the initialised instance's memories and globals back
 //! into the component. Environments instantiated from that snapshot start where Init left off
 //! (copy-on-write from the compiled image) and skip Init.
