@@ -89,6 +89,49 @@ fn invoke_exits_non_zero_on_a_function_error() {
 }
 
 #[test]
+fn invoke_prints_a_stream_as_the_function_writes_it() {
+    let mut child = lambkin()
+        .arg("invoke")
+        .arg(support::example_wasm("stream"))
+        .args(["--payload", r#"{"chunks":3,"pause_ms":300}"#])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("running lambkin invoke");
+    let mut stdout = child.stdout.take().expect("stdout");
+    // Each read as it comes, with its time; the pipe's end is the process's exit.
+    let mut reads: Vec<(Instant, Vec<u8>)> = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = stdout.read(&mut buf).expect("read stdout");
+        if n == 0 {
+            break;
+        }
+        reads.push((Instant::now(), buf[..n].to_vec()));
+    }
+    let ended = Instant::now();
+    let status = child.wait().expect("wait");
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("read stderr");
+    assert!(status.success(), "{stderr}");
+    let output: Vec<u8> = reads.iter().flat_map(|(_, bytes)| bytes.clone()).collect();
+    assert_eq!(text(&output), "chunk 0\nchunk 1\nchunk 2\n", "{stderr}");
+    let (first_at, first) = &reads[0];
+    assert!(first.starts_with(b"chunk 0\n"), "{:?}", text(first));
+    // Chunk 2 is written 600 ms after chunk 0: chunk 0 must be out long before the end.
+    let ahead = ended - *first_at;
+    assert!(
+        ahead >= Duration::from_millis(400),
+        "chunk 0 came only {ahead:?} before the process ended"
+    );
+}
+
+#[test]
 fn invoke_refuses_bad_input_clearly() {
     let dir = tempfile::tempdir().expect("tempdir");
     let bogus = dir.path().join("bogus.wasm");

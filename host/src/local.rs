@@ -2,11 +2,13 @@
 //! the log to stderr; the exit status is 1 on a function error.
 
 use anyhow::{Context as _, bail};
+use bytes::Bytes;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::mpsc;
 
 use crate::config::InvokeArgs;
 use lambkin_registry::validate_environment;
@@ -44,15 +46,30 @@ pub async fn run(args: InvokeArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
-    let invocation = environment
-        .invoke(InvokeRequest {
-            payload: payload.into(),
-            ..InvokeRequest::default()
-        })
-        .await;
+    // A streaming function's chunks go to stdout as it writes them, as InvokeWithResponseStream
+    // sends them; what it returns follows.
+    let (stream, mut chunks) = mpsc::unbounded_channel::<Bytes>();
+    let invocation = environment.invoke(InvokeRequest {
+        payload: payload.into(),
+        stream: Some(stream),
+        ..InvokeRequest::default()
+    });
+    tokio::pin!(invocation);
+    let mut streamed = false;
+    let invocation = loop {
+        tokio::select! {
+            Some(chunk) = chunks.recv() => streamed |= print_chunk(&chunk)?,
+            invocation = &mut invocation => break invocation,
+        }
+    };
+    while let Ok(chunk) = chunks.try_recv() {
+        streamed |= print_chunk(&chunk)?;
+    }
     eprint!("{}", invocation.log);
     let mut stdout = std::io::stdout().lock();
     match invocation.result {
+        // A stream ends as the function wrote it: no newline of lambkin's after it.
+        Ok(body) if streamed && body.is_empty() => Ok(ExitCode::SUCCESS),
         Ok(body) => {
             stdout.write_all(&body)?;
             writeln!(stdout)?;
@@ -63,6 +80,14 @@ pub async fn run(args: InvokeArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+/// Writes one streamed chunk and flushes it, so a pipe sees it now; true if there was one.
+fn print_chunk(chunk: &[u8]) -> anyhow::Result<bool> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(chunk)?;
+    stdout.flush()?;
+    Ok(!chunk.is_empty())
 }
 
 /// The event bytes: inline JSON or `@file`, checked to be JSON as Lambda requires.

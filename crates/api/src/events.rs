@@ -1,13 +1,13 @@
 //! Put/Get/Update/Delete/ListFunctionEventInvokeConfig(s).
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use super::{ApiError, Page, body, json, list, listing, target};
+use crate::extract::{Path, Query, RawBody};
 use crate::server::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -29,7 +29,7 @@ async fn put_config(
     State(app): State<AppState>,
     Path(name): Path<String>,
     Query(page): Query<Page>,
-    bytes: Bytes,
+    RawBody(bytes): RawBody,
 ) -> Result<Response, ApiError> {
     store_config(&app, &name, &page, &bytes, false).await
 }
@@ -38,7 +38,7 @@ async fn update_config(
     State(app): State<AppState>,
     Path(name): Path<String>,
     Query(page): Query<Page>,
-    bytes: Bytes,
+    RawBody(bytes): RawBody,
 ) -> Result<Response, ApiError> {
     store_config(&app, &name, &page, &bytes, true).await
 }

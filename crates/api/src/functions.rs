@@ -2,14 +2,14 @@
 //! DeleteFunction, UpdateFunctionCode, UpdateFunctionConfiguration.
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use serde_json::json;
 
 use super::{ApiError, FunctionRef, Page, body, json, list};
+use crate::extract::{Path, Query, RawBody};
 use crate::server::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -30,7 +30,7 @@ pub fn router() -> Router<AppState> {
         .route("/2015-03-31/functions/{name}/code", put(update_code))
 }
 
-async fn create_function(State(app): State<AppState>, bytes: Bytes) -> Result<Response, ApiError> {
+async fn create_function(State(app): State<AppState>, RawBody(bytes): RawBody) -> Result<Response, ApiError> {
     let input = body(&bytes)?;
     let config = app.registry.create_function(input).await?;
     Ok(json(StatusCode::CREATED, &config))
@@ -101,7 +101,7 @@ async fn delete_function(
 async fn update_code(
     State(app): State<AppState>,
     Path(name): Path<String>,
-    bytes: Bytes,
+    RawBody(bytes): RawBody,
 ) -> Result<Response, ApiError> {
     let name = FunctionRef::parse(&name, None, &app.registry)?.unqualified()?;
     let config = app.registry.update_function_code(&name, body(&bytes)?).await?;
@@ -111,7 +111,7 @@ async fn update_code(
 async fn update_configuration(
     State(app): State<AppState>,
     Path(name): Path<String>,
-    bytes: Bytes,
+    RawBody(bytes): RawBody,
 ) -> Result<Response, ApiError> {
     let name = FunctionRef::parse(&name, None, &app.registry)?.unqualified()?;
     let config = app

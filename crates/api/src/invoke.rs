@@ -6,13 +6,14 @@
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use base64::Engine as _;
 
 use super::{ApiError, FunctionRef, Page};
+use crate::extract::{Path, Query, RawBody};
 use crate::server::AppState;
 use lambkin_invoke::MAX_SYNC_PAYLOAD_BYTES;
 use lambkin_invoke::queue::{QueuedEvent, Target};
@@ -116,7 +117,7 @@ async fn invoke(
     Path(name): Path<String>,
     Query(page): Query<Page>,
     headers: HeaderMap,
-    payload: Bytes,
+    RawBody(payload): RawBody,
 ) -> Result<Response, ApiError> {
     let function = FunctionRef::parse(&name, page.qualifier.as_deref(), &app.registry)?;
     let params = InvokeParams::parse(&headers, payload)?;

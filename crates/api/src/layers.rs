@@ -2,14 +2,14 @@
 //! DeleteLayerVersion, ListLayers.
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 
 use super::{ApiError, body, json, list};
+use crate::extract::{Path, Query, RawBody};
 use crate::server::AppState;
 use lambkin_registry::layers::layer_name;
 
@@ -56,7 +56,7 @@ fn version_number(text: &str) -> Result<u64, ApiError> {
 async fn publish_layer_version(
     State(app): State<AppState>,
     Path(name): Path<String>,
-    bytes: Bytes,
+    RawBody(bytes): RawBody,
 ) -> Result<Response, ApiError> {
     let name = layer_name(&name)?;
     let version = app.registry.publish_layer_version(&name, body(&bytes)?).await?;

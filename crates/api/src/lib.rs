@@ -8,6 +8,7 @@
 //! - [`server`]: the whole router on one listener, and the services it is opened on.
 //! - [`auth`]: SigV4 verification and the secure defaults of an anonymous server.
 //! - [`error`]: [`ApiError`], the AWS wire error, and the domain errors it is made from.
+//! - `extract`: the routers' extractors, whose rejections are [`ApiError`]s.
 //! - `functions`, `versions`, `settings`, `layers`, `events`, `url_configs`, `provisioned`:
 //!   the control plane's routers, one per resource family.
 //! - `invoke`, `stream`: Invoke and InvokeWithResponseStream.
@@ -17,6 +18,7 @@
 pub mod auth;
 pub mod error;
 mod events;
+mod extract;
 mod functions;
 pub mod fuzzing;
 pub(crate) mod invoke;

@@ -3,8 +3,7 @@
 //! was requested; the counts and the status come from the environment pools that allocate it.
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -12,6 +11,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{ApiError, Page, body, json, list, listing, target};
+use crate::extract::{Path, Query, RawBody};
 use crate::server::AppState;
 use lambkin_registry::model::ProvisionedConfig;
 
@@ -59,7 +59,7 @@ async fn put_config(
     State(app): State<AppState>,
     Path(name): Path<String>,
     Query(page): Query<Page>,
-    bytes: Bytes,
+    RawBody(bytes): RawBody,
 ) -> Result<Response, ApiError> {
     let f = target(&app, &name, &page)?;
     let input: Input = body(&bytes)?;

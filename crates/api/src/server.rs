@@ -7,6 +7,7 @@
 use anyhow::Context;
 use axum::Router;
 use axum::routing::get;
+use axum::serve::ListenerExt as _;
 use object_store::ObjectStore;
 use std::future::Future;
 use std::path::PathBuf;
@@ -142,6 +143,8 @@ pub fn app(state: AppState) -> Router {
         .route("/health", get(health))
         .route("/lambkin/pools", get(pools))
         .merge(crate::router())
+        // After the merge: it applies to the routes there are. axum's own 405 has an empty body.
+        .method_not_allowed_fallback(unknown_operation)
         .fallback(unknown_operation)
         .layer(axum::middleware::map_response(aws_error_for_oversized_bodies))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -163,6 +166,13 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    // Without TCP_NODELAY, Nagle's algorithm holds a streamed chunk back until the client's
+    // delayed ACK of the previous write (~40 ms on a kept-alive connection).
+    let listener = listener.tap_io(|socket| {
+        if let Err(e) = socket.set_nodelay(true) {
+            tracing::debug!("could not set TCP_NODELAY on an accepted connection: {e}");
+        }
+    });
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }
 

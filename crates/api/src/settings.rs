@@ -3,8 +3,7 @@
 //! GetAccountSettings.
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
@@ -12,6 +11,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{ApiError, FunctionRef, Page, body, json};
+use crate::extract::{Path, Query, RawBody};
 use crate::server::AppState;
 use lambkin_registry::model::RuntimeManagement;
 
@@ -47,7 +47,7 @@ pub(crate) fn reserved_concurrency(bytes: &[u8]) -> Result<u32, ApiError> {
 async fn put_concurrency(
     State(app): State<AppState>,
     Path(name): Path<String>,
-    bytes: Bytes,
+    RawBody(bytes): RawBody,
 ) -> Result<Response, ApiError> {
     let name = FunctionRef::parse(&name, None, &app.registry)?.unqualified()?;
     let reserved = reserved_concurrency(&bytes)?;
@@ -102,7 +102,7 @@ async fn put_runtime_management(
     State(app): State<AppState>,
     Path(name): Path<String>,
     Query(page): Query<Page>,
-    bytes: Bytes,
+    RawBody(bytes): RawBody,
 ) -> Result<Response, ApiError> {
     let name = runtime_target(&app, &name, &page)?;
     let input: RuntimeManagementInput = body(&bytes)?;

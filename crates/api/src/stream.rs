@@ -7,7 +7,7 @@ use aws_smithy_eventstream::frame::write_message_to;
 use aws_smithy_types::event_stream::{Header, HeaderValue as FrameValue, Message};
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -17,6 +17,7 @@ use tokio::sync::mpsc;
 
 use super::invoke::{InvokeParams, log_tail};
 use super::{ApiError, FunctionRef, Page};
+use crate::extract::{Path, Query, RawBody};
 use crate::server::AppState;
 use lambkin_sandbox::InvokeRequest;
 
@@ -56,7 +57,7 @@ async fn invoke_with_response_stream(
     Path(name): Path<String>,
     Query(page): Query<Page>,
     headers: HeaderMap,
-    payload: Bytes,
+    RawBody(payload): RawBody,
 ) -> Result<Response, ApiError> {
     let function = FunctionRef::parse(&name, page.qualifier.as_deref(), &app.registry)?;
     let params = InvokeParams::parse(&headers, payload)?;

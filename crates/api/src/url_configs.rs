@@ -1,14 +1,14 @@
 //! Create/Get/Update/Delete/ListFunctionUrlConfig(s) under `/2021-10-31/functions/{name}/url`.
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 
 use super::{ApiError, FunctionRef, Page, body, json, list, listing, target};
+use crate::extract::{Path, Query, RawBody};
 use crate::server::AppState;
 use lambkin_registry::UrlConfig;
 
@@ -83,7 +83,7 @@ async fn create_url(
     State(app): State<AppState>,
     Path(name): Path<String>,
     Query(page): Query<Page>,
-    bytes: Bytes,
+    RawBody(bytes): RawBody,
 ) -> Result<Response, ApiError> {
     answer(&app, &name, &page, Op::Create, &bytes).await
 }
@@ -100,7 +100,7 @@ async fn update_url(
     State(app): State<AppState>,
     Path(name): Path<String>,
     Query(page): Query<Page>,
-    bytes: Bytes,
+    RawBody(bytes): RawBody,
 ) -> Result<Response, ApiError> {
     answer(&app, &name, &page, Op::Update, &bytes).await
 }

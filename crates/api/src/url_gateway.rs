@@ -5,7 +5,7 @@
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -19,6 +19,7 @@ use super::url_event::{
     EventContext, HttpAnswer, cors_headers, preflight_headers, request_event, response_from,
     stream_head,
 };
+use crate::extract::Path;
 use crate::server::AppState;
 use lambkin_invoke::{InvokeError, MAX_SYNC_PAYLOAD_BYTES, Ready};
 use lambkin_registry::UrlTarget;

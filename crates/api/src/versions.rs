@@ -2,13 +2,13 @@
 //! Create/Get/Update/Delete/ListAliases.
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use super::{ApiError, FunctionRef, Page, body, json, list};
+use crate::extract::{Path, Query, RawBody};
 use crate::server::AppState;
 use lambkin_registry::validate;
 
@@ -35,7 +35,7 @@ fn function_name(app: &AppState, id: &str) -> Result<String, ApiError> {
 async fn publish_version(
     State(app): State<AppState>,
     Path(name): Path<String>,
-    bytes: Bytes,
+    RawBody(bytes): RawBody,
 ) -> Result<Response, ApiError> {
     let name = function_name(&app, &name)?;
     let config = app.registry.publish_version(&name, body(&bytes)?).await?;
@@ -58,7 +58,7 @@ async fn list_versions(
 async fn create_alias(
     State(app): State<AppState>,
     Path(name): Path<String>,
-    bytes: Bytes,
+    RawBody(bytes): RawBody,
 ) -> Result<Response, ApiError> {
     let name = function_name(&app, &name)?;
     let alias = app.registry.create_alias(&name, body(&bytes)?).await?;
@@ -80,7 +80,7 @@ async fn get_alias(
 async fn update_alias(
     State(app): State<AppState>,
     Path((name, alias)): Path<(String, String)>,
-    bytes: Bytes,
+    RawBody(bytes): RawBody,
 ) -> Result<Response, ApiError> {
     let name = function_name(&app, &name)?;
     validate::alias_name(&alias)?;
