@@ -11,6 +11,8 @@ async fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_env("LAMBKIN_LOG").unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
+        // Colour codes only for a terminal: a log file or a collector gets plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let result = match Cli::parse().command {
         Command::Invoke(args) => lambkin_host::local::run(args).await,

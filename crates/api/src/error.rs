@@ -1,5 +1,6 @@
 //! Errors in the AWS wire format: the status code of the service model, `x-amzn-ErrorType`,
-//! `x-amzn-RequestId`, and a body `{"Type":"User","Message":"..."}`.
+//! and a body `{"Type":"User","Message":"..."}`; `x-amzn-RequestId` is the request's own, set on
+//! every response by [`crate::request_id::assign`].
 
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -84,11 +85,10 @@ impl IntoResponse for ApiError {
             body["Reason"] = serde_json::json!(reason);
         }
         let mut response = (status, axum::Json(body)).into_response();
-        let headers = response.headers_mut();
-        headers.insert("x-amzn-ErrorType", HeaderValue::from_static(code));
-        if let Ok(id) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
-            headers.insert("x-amzn-RequestId", id);
-        }
+        // No `x-amzn-RequestId` here: `request_id::assign` sets the request's own on the way out.
+        response
+            .headers_mut()
+            .insert("x-amzn-ErrorType", HeaderValue::from_static(code));
         response
     }
 }

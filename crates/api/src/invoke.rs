@@ -14,6 +14,7 @@ use base64::Engine as _;
 
 use super::{ApiError, FunctionRef, Page};
 use crate::extract::{Path, Query, RawBody};
+use crate::request_id::RequestId;
 use crate::server::AppState;
 use lambkin_invoke::MAX_SYNC_PAYLOAD_BYTES;
 use lambkin_invoke::queue::{QueuedEvent, Target};
@@ -114,6 +115,7 @@ pub(super) fn log_tail(log: &str) -> String {
 
 async fn invoke(
     State(app): State<AppState>,
+    RequestId(request_id): RequestId,
     Path(name): Path<String>,
     Query(page): Query<Page>,
     headers: HeaderMap,
@@ -128,9 +130,11 @@ async fn invoke(
             Ok(StatusCode::NO_CONTENT.into_response())
         }
         "RequestResponse" => {
+            // The response's id, so START/END/REPORT and the guest's context name it too.
             let request = InvokeRequest {
                 payload: params.payload,
                 client_context: params.client_context,
+                request_id: Some(request_id),
                 ..InvokeRequest::default()
             };
             let outcome = app.invoker.invoke(&function.name, qualifier, request).await?;
@@ -172,19 +176,15 @@ async fn invoke(
             let payload = String::from_utf8(params.payload.to_vec()).map_err(|_| {
                 ApiError::InvalidRequestContent("Could not parse request body into json: not UTF-8".into())
             })?;
-            let request_id = uuid::Uuid::new_v4().to_string();
             let target = Target::Function {
                 name: function.name.clone(),
                 qualifier: function.qualifier.clone(),
             };
+            // The event is keyed by the request's id: the 202's `x-amzn-RequestId` and the delivery's.
             app.events
-                .enqueue(QueuedEvent::new(request_id.clone(), target, payload))
+                .enqueue(QueuedEvent::new(request_id, target, payload))
                 .await?;
-            let mut response = StatusCode::ACCEPTED.into_response();
-            if let Ok(id) = HeaderValue::from_str(&request_id) {
-                response.headers_mut().insert("x-amzn-RequestId", id);
-            }
-            Ok(response)
+            Ok(StatusCode::ACCEPTED.into_response())
         }
         other => Err(ApiError::InvalidParameterValue(format!(
             "1 validation error detected: Value '{other}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]"

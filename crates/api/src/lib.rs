@@ -13,6 +13,7 @@
 //!   the control plane's routers, one per resource family.
 //! - `invoke`, `stream`: Invoke and InvokeWithResponseStream.
 //! - [`url_gateway`], `url_event`: function URLs (routing, payload format 2.0 mapping).
+//! - [`request_id`]: one id per HTTP request: its log span, its invocation, its response header.
 //! - [`fuzzing`]: hostile-input entry points for the fuzz targets of `fuzz/`.
 
 pub mod auth;
@@ -24,6 +25,7 @@ pub mod fuzzing;
 pub(crate) mod invoke;
 mod layers;
 pub(crate) mod provisioned;
+pub mod request_id;
 pub mod server;
 pub(crate) mod settings;
 mod stream;

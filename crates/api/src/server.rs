@@ -156,6 +156,8 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             crate::url_gateway::by_host,
         ))
+        // Outermost: every response, the middlewares' own included, carries the request's id.
+        .layer(axum::middleware::from_fn(crate::request_id::assign))
         .with_state(state)
 }
 

@@ -14,10 +14,12 @@ use axum::routing::post;
 use serde_json::json;
 use std::convert::Infallible;
 use tokio::sync::mpsc;
+use tracing::Instrument as _;
 
 use super::invoke::{InvokeParams, log_tail};
 use super::{ApiError, FunctionRef, Page};
 use crate::extract::{Path, Query, RawBody};
+use crate::request_id::RequestId;
 use crate::server::AppState;
 use lambkin_sandbox::InvokeRequest;
 
@@ -54,6 +56,7 @@ fn chunk(payload: Bytes) -> Bytes {
 
 async fn invoke_with_response_stream(
     State(app): State<AppState>,
+    RequestId(request_id): RequestId,
     Path(name): Path<String>,
     Query(page): Query<Page>,
     headers: HeaderMap,
@@ -78,12 +81,13 @@ async fn invoke_with_response_stream(
     let cap = app.front_door.stream_max_bytes;
     let executed_version = ready.executed_version.clone();
     let (frames, body) = mpsc::channel::<Bytes>(32);
-    tokio::spawn(async move {
+    let invocation = async move {
         let (guest, mut chunks) = mpsc::unbounded_channel::<Bytes>();
         let run = ready.run(InvokeRequest {
             payload: params.payload,
             client_context: params.client_context,
             stream: Some(guest),
+            request_id: Some(request_id),
             ..InvokeRequest::default()
         });
         tokio::pin!(run);
@@ -145,7 +149,9 @@ async fn invoke_with_response_stream(
                 Bytes::from(complete.to_string()),
             ))
             .await;
-    });
+    };
+    // In the request's span: the invocation outlives the handler, but its log lines are the request's.
+    tokio::spawn(invocation.in_current_span());
     let stream = futures::stream::unfold(body, |mut body| async move {
         body.recv().await.map(|frame| (Ok::<_, Infallible>(frame), body))
     });

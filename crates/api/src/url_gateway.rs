@@ -6,20 +6,21 @@
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderValue, Method, StatusCode};
+use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use serde_json::json;
 use std::net::SocketAddr;
 use tokio::sync::{mpsc, oneshot};
+use tracing::Instrument as _;
 
 use super::ApiError;
 use super::url_event::{
-    EventContext, HttpAnswer, cors_headers, preflight_headers, request_event, response_from,
-    stream_head,
+    EventContext, HttpAnswer, cors_headers, preflight_headers, request_event, response_from, stream_head,
 };
 use crate::extract::Path;
+use crate::request_id::RequestId;
 use crate::server::AppState;
 use lambkin_invoke::{InvokeError, MAX_SYNC_PAYLOAD_BYTES, Ready};
 use lambkin_registry::UrlTarget;
@@ -33,11 +34,7 @@ pub fn router() -> Router<AppState> {
         .route("/lambda-url/{url_id}/{*rest}", any(by_path))
 }
 
-async fn by_path_root(
-    State(app): State<AppState>,
-    Path(url_id): Path<String>,
-    request: Request,
-) -> Response {
+async fn by_path_root(State(app): State<AppState>, Path(url_id): Path<String>, request: Request) -> Response {
     serve(app, url_id, "/".to_string(), request).await
 }
 
@@ -117,9 +114,7 @@ async fn serve(app: AppState, url_id: String, raw_path: String, request: Request
     let cors = target.config.cors.clone();
     if let Some(cors) = &cors
         && request.method() == Method::OPTIONS
-        && request
-            .headers()
-            .contains_key("access-control-request-method")
+        && request.headers().contains_key("access-control-request-method")
     {
         let mut response = StatusCode::OK.into_response();
         *response.headers_mut() = preflight_headers(cors, request.headers());
@@ -143,11 +138,15 @@ async fn invoke(
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map_or_else(|| "127.0.0.1".to_string(), |c| c.0.ip().to_string());
+    // The HTTP request's id is the invocation's and the event's `requestContext.requestId`.
+    let Some(RequestId(request_id)) = RequestId::of(request.extensions()).cloned() else {
+        tracing::error!("a function URL request without a request id (request_id::assign is not layered)");
+        return refuse(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
+    };
     let (parts, body) = request.into_parts();
     let Ok(body) = axum::body::to_bytes(body, MAX_SYNC_PAYLOAD_BYTES).await else {
         return refuse(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large");
     };
-    let request_id = uuid::Uuid::new_v4().to_string();
     let domain_name = format!("{url_id}.lambda-url.{}.localhost", app.registry.region());
     let event = request_event(
         &parts,
@@ -167,32 +166,22 @@ async fn invoke(
         .await
     {
         Ok(ready) => ready,
-        Err(InvokeError::Throttled(_)) => {
-            return refuse(StatusCode::TOO_MANY_REQUESTS, "Rate Exceeded.");
-        }
+        Err(InvokeError::Throttled(_)) => return refuse(StatusCode::TOO_MANY_REQUESTS, "Rate Exceeded."),
         Err(e) => {
-            tracing::warn!(
-                url_id,
-                "function URL cannot invoke {}: {e}",
-                target.function
-            );
+            tracing::warn!(url_id, "function URL cannot invoke {}: {e}", target.function);
             return refuse(StatusCode::BAD_GATEWAY, "Internal Server Error");
         }
     };
     let request = InvokeRequest {
         payload: Bytes::from(event.to_string()),
-        request_id: Some(request_id.clone()),
+        request_id: Some(request_id),
         ..InvokeRequest::default()
     };
-    let mut response = if target.config.invoke_mode == InvokeMode::ResponseStream {
+    if target.config.invoke_mode == InvokeMode::ResponseStream {
         streamed(ready, request, app.front_door.stream_max_bytes).await
     } else {
         buffered(ready, request).await
-    };
-    if let Ok(id) = HeaderValue::from_str(&request_id) {
-        response.headers_mut().insert("x-amzn-RequestId", id);
     }
-    response
 }
 
 fn answer(answer: HttpAnswer, body: Body) -> Response {
@@ -266,7 +255,7 @@ async fn streamed(ready: Ready, mut request: InvokeRequest, cap: usize) -> Respo
     request.stream = Some(chunks);
     let (head_tx, head_rx) = oneshot::channel::<Response>();
     let (body_tx, body_rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(32);
-    tokio::spawn(async move {
+    let invocation = async move {
         let mut relay = Relay {
             head: Some(head_tx),
             pending: Vec::new(),
@@ -297,7 +286,9 @@ async fn streamed(ready: Ready, mut request: InvokeRequest, cap: usize) -> Respo
             }
             Err(error) => relay.fail(&error.error_type).await,
         }
-    });
+    };
+    // In the request's span: the invocation outlives the head, but its log lines are the request's.
+    tokio::spawn(invocation.in_current_span());
     head_rx
         .await
         .unwrap_or_else(|_| refuse(StatusCode::BAD_GATEWAY, "Internal Server Error"))
@@ -337,9 +328,11 @@ impl Relay {
         let Some(body_rx) = self.body_rx.take() else {
             return;
         };
-        let stream = futures::stream::unfold(body_rx, |mut rx| async move {
-            rx.recv().await.map(|item| (item, rx))
-        });
+        let stream =
+            futures::stream::unfold(
+                body_rx,
+                |mut rx| async move { rx.recv().await.map(|item| (item, rx)) },
+            );
         self.send_head(answer(head, Body::from_stream(stream)));
     }
 

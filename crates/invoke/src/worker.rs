@@ -8,6 +8,7 @@ use bytes::Bytes;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
+use tracing::Instrument as _;
 
 use crate::error::{InvokeError, QueueError};
 use crate::queue::{AsyncQueue, QueuedEvent, Target, now_ms};
@@ -77,10 +78,16 @@ impl Worker {
             while let Ok(permit) = permits.clone().acquire_owned().await {
                 let event = worker.queue.next_due().await;
                 let worker = worker.clone();
-                tokio::spawn(async move {
-                    worker.deliver(event).await;
-                    drop(permit);
-                });
+                // The event's id is the request id the 202 named: the delivery's lines carry it.
+                // ERROR level, as the API's request span, so no filter leaves the lines without it.
+                let span = tracing::error_span!("delivery", request_id = %event.id);
+                tokio::spawn(
+                    async move {
+                        worker.deliver(event).await;
+                        drop(permit);
+                    }
+                    .instrument(span),
+                );
             }
         }))
     }
@@ -167,7 +174,7 @@ impl Worker {
         };
         let Some(destination) = destination else {
             if condition != Condition::Success {
-                tracing::warn!(request_id = %event.id, condition = condition.as_str(), "asynchronous event discarded");
+                tracing::warn!(condition = condition.as_str(), "asynchronous event discarded");
             }
             return self.queue.complete(&event.id).await;
         };
@@ -242,7 +249,7 @@ impl Worker {
     }
 
     async fn drop_event(&self, event: &QueuedEvent, why: &str) -> Result<(), QueueError> {
-        tracing::warn!(request_id = %event.id, "asynchronous event dropped: {why}");
+        tracing::warn!("asynchronous event dropped: {why}");
         self.queue.complete(&event.id).await
     }
 
