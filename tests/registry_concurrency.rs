@@ -78,7 +78,12 @@ impl ObjectStore for SlowStore {
         self.inner.list_with_delimiter(prefix).await
     }
 
-    async fn copy_opts(&self, from: &StorePath, to: &StorePath, options: CopyOptions) -> object_store::Result<()> {
+    async fn copy_opts(
+        &self,
+        from: &StorePath,
+        to: &StorePath,
+        options: CopyOptions,
+    ) -> object_store::Result<()> {
         self.inner.copy_opts(from, to, options).await
     }
 }
@@ -89,7 +94,10 @@ async fn prompt(live: &Live, what: &str, method: &str, path: &str, body: Option<
     let (status, error, reply) = live.call(method, path, body).await;
     let took = started.elapsed();
     assert!(status.is_success(), "{what}: {status} {error:?} {reply}");
-    assert!(took < PROMPT, "{what} took {took:?} while another function's write was slow");
+    assert!(
+        took < PROMPT,
+        "{what} took {took:?} while another function's write was slow"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -134,17 +142,45 @@ async fn a_slow_store_write_for_one_function_delays_no_one_else() {
     };
     tokio::time::sleep(Duration::from_millis(300)).await;
 
-    prompt(&live, "Invoke of another function", "POST", &invoke("fast"), Some(json!({}))).await;
-    prompt(&live, "Invoke of the slow function itself", "POST", &invoke("slow"), Some(json!({}))).await;
+    prompt(
+        &live,
+        "Invoke of another function",
+        "POST",
+        &invoke("fast"),
+        Some(json!({})),
+    )
+    .await;
+    prompt(
+        &live,
+        "Invoke of the slow function itself",
+        "POST",
+        &invoke("slow"),
+        Some(json!({})),
+    )
+    .await;
     let started = Instant::now();
-    let fetched = live.http.get(live.url_by_path(&url)).send().await.expect("URL response");
+    let fetched = live
+        .http
+        .get(live.url_by_path(&url))
+        .send()
+        .await
+        .expect("URL response");
     assert_eq!(fetched.status(), StatusCode::OK);
-    assert!(started.elapsed() < PROMPT, "the function URL waited for another function's write");
+    assert!(
+        started.elapsed() < PROMPT,
+        "the function URL waited for another function's write"
+    );
     let slow_path = "/2015-03-31/functions/slow/configuration";
     let started = Instant::now();
     let (_, _, before) = live.call("GET", slow_path, None).await;
-    assert!(started.elapsed() < PROMPT, "a read waited for the write in flight");
-    assert_eq!(before["Description"], "", "a read sees the record as last stored: {before}");
+    assert!(
+        started.elapsed() < PROMPT,
+        "a read waited for the write in flight"
+    );
+    assert_eq!(
+        before["Description"], "",
+        "a read sees the record as last stored: {before}"
+    );
     prompt(&live, "ListFunctions", "GET", "/2015-03-31/functions", None).await;
     prompt(
         &live,
@@ -213,21 +249,17 @@ async fn reserved_concurrency_holds_under_unrelated_registry_writes() {
             })
         };
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let (status, error, body) = server::answer(
-            live.http
-                .post(&invoke)
-                .body("{}")
-                .send()
-                .await
-                .expect("response"),
-        )
-        .await;
+        let (status, error, body) =
+            server::answer(live.http.post(&invoke).body("{}").send().await.expect("response")).await;
         assert_eq!(
             (status, error.as_deref()),
             (StatusCode::TOO_MANY_REQUESTS, Some("TooManyRequestsException")),
             "round {round}: a second invocation ran beside the first under ReservedConcurrentExecutions=1: {body}"
         );
-        assert_eq!(body["Reason"], "ReservedFunctionConcurrentInvocationLimitExceeded", "{body}");
+        assert_eq!(
+            body["Reason"], "ReservedFunctionConcurrentInvocationLimitExceeded",
+            "{body}"
+        );
         assert_eq!(first.await.expect("first"), StatusCode::OK, "round {round}");
     }
     stop.store(true, Ordering::SeqCst);

@@ -70,6 +70,9 @@ pub struct ServeArgs {
     /// Most asynchronous events awaiting delivery; past it Event invocations get a 429.
     #[arg(long, env = "LAMBKIN_ASYNC_MAX_QUEUE", default_value_t = FrontDoor::default().async_max_queue as u64, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
     pub async_max_queue: u64,
+    /// Seconds a shutdown (SIGINT, SIGTERM) waits for requests and deliveries in flight.
+    #[arg(long, env = "LAMBKIN_SHUTDOWN_TIMEOUT", default_value_t = FrontDoor::default().shutdown_timeout.as_secs(), value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub shutdown_timeout: u64,
     /// Most functions the account may hold.
     #[arg(long, env = "LAMBKIN_MAX_FUNCTIONS", default_value_t = RegistryLimits::default().max_functions as u64, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     pub max_functions: u64,

@@ -41,6 +41,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             async_max_payload: args.async_max_payload,
             stream_max_bytes: args.stream_max_bytes,
             async_max_queue: args.async_max_queue as usize,
+            shutdown_timeout: std::time::Duration::from_secs(args.shutdown_timeout),
         },
         async_settings: AsyncSettings {
             time_scale: args.async_time_scale,

@@ -17,7 +17,7 @@ use crate::ApiError;
 use crate::auth::{Authenticator, Credentials};
 use lambkin_invoke::Invoker;
 use lambkin_invoke::queue::AsyncQueue;
-use lambkin_invoke::worker::{AsyncSettings, Worker};
+use lambkin_invoke::worker::{AsyncSettings, Worker, WorkerHandle};
 use lambkin_registry::{Buckets, Registry, RegistryConfig, RegistryLimits};
 use lambkin_sandbox::Sandbox;
 use std::sync::Arc;
@@ -46,6 +46,34 @@ pub struct Services {
     pub front_door: FrontDoor,
     /// SigV4 verification of API requests; `None` on an anonymous server.
     pub auth: Option<Authenticator>,
+    /// The server's own tasks; stopped by [`run`] on shutdown, or when the services are dropped.
+    background: Background,
+}
+
+/// The tasks a server runs beside its requests: async delivery, housekeeping of the pools and
+/// the registry's lifecycle jobs. Dropping it stops them (none holds anything the store does not).
+struct Background {
+    worker: WorkerHandle,
+    others: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Background {
+    /// Stops the housekeeper and the lifecycle jobs, and the worker once its deliveries in
+    /// flight are done. An activation cut short is done again at the next start.
+    async fn stop(&self) {
+        for task in &self.others {
+            task.abort();
+        }
+        self.worker.stop().await;
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        for task in &self.others {
+            task.abort();
+        }
+    }
 }
 
 /// Settings of the front door itself.
@@ -59,6 +87,8 @@ pub struct FrontDoor {
     pub stream_max_bytes: usize,
     /// Most events awaiting delivery; past it Event invocations get a 429.
     pub async_max_queue: usize,
+    /// After a shutdown signal, how long requests and deliveries in flight may take to finish.
+    pub shutdown_timeout: std::time::Duration,
 }
 
 impl Default for FrontDoor {
@@ -68,6 +98,7 @@ impl Default for FrontDoor {
             async_max_payload: 256 * 1024,
             stream_max_bytes: 20 * 1024 * 1024,
             async_max_queue: 100_000,
+            shutdown_timeout: std::time::Duration::from_secs(30),
         }
     }
 }
@@ -118,15 +149,20 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<AppState> {
     let events = AsyncQueue::open(Arc::new(queue_store))
         .await
         .context("reading the async queue")?;
-    lambkin_invoke::lifecycle::spawn(registry.clone(), config.sandbox.clone(), lifecycle_jobs);
+    let lifecycle =
+        lambkin_invoke::lifecycle::spawn(registry.clone(), config.sandbox.clone(), lifecycle_jobs);
     let invoker = Arc::new(Invoker::new(registry.clone(), config.sandbox.clone()));
-    invoker.spawn_housekeeping(config.idle_timeout);
-    Worker::spawn(
+    let housekeeper = invoker.spawn_housekeeping(config.idle_timeout);
+    let worker = Worker::spawn(
         events.clone(),
         invoker.clone(),
         registry.clone(),
         config.async_settings,
     )?;
+    let background = Background {
+        worker,
+        others: vec![lifecycle, housekeeper],
+    };
     Ok(AppState(Arc::new(Services {
         sandbox: config.sandbox,
         registry,
@@ -134,6 +170,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<AppState> {
         events,
         front_door: config.front_door,
         auth,
+        background,
     })))
 }
 
@@ -161,12 +198,16 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves `app` on `listener` until `shutdown` resolves, then drains in-flight requests.
+/// Serves `app` on `listener` until `shutdown` resolves; then stops accepting, lets requests in
+/// flight finish and stops the background work, for at most the front door's
+/// `shutdown_timeout`.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let services = state.clone();
+    let drain = state.front_door.shutdown_timeout;
     let app = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     // Without TCP_NODELAY, Nagle's algorithm holds a streamed chunk back until the client's
     // delayed ACK of the previous write (~40 ms on a kept-alive connection).
@@ -175,7 +216,30 @@ pub async fn run(
             tracing::debug!("could not set TCP_NODELAY on an accepted connection: {e}");
         }
     });
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    let (signalled, mut stopping) = tokio::sync::watch::channel(false);
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown.await;
+        let _ = signalled.send(true);
+    });
+    let mut server = std::pin::pin!(server.into_future());
+    tokio::select! {
+        served = &mut server => return served,
+        _ = stopping.wait_for(|stop| *stop) => {}
+    }
+    // No new connections from here; requests and deliveries in flight get `drain` to finish.
+    tracing::info!(drain_seconds = drain.as_secs(), "shutting down");
+    let finished = tokio::time::timeout(drain, async {
+        let (served, ()) = tokio::join!(&mut server, services.background.stop());
+        served
+    })
+    .await;
+    match finished {
+        Ok(served) => served,
+        Err(_) => {
+            tracing::warn!("requests or deliveries still in flight after the shutdown timeout: cut off");
+            Ok(())
+        }
+    }
 }
 
 async fn health(

@@ -54,6 +54,31 @@ pub struct Worker {
     http: reqwest::Client,
 }
 
+/// The running worker. Dropping it stops it taking events; [`WorkerHandle::stop`] also waits for
+/// the deliveries in flight. Either way the queue stays consistent: an event is removed only once
+/// its delivery is done, so one cut short is delivered again after a restart.
+pub struct WorkerHandle {
+    task: tokio::task::JoinHandle<()>,
+    /// One per delivery in flight: all of them back means none is.
+    permits: Arc<Semaphore>,
+    workers: u32,
+}
+
+impl WorkerHandle {
+    /// Takes no more events, then waits until every delivery in flight has finished.
+    pub async fn stop(&self) {
+        self.task.abort();
+        // The loop's pending permit goes back as the aborted task is dropped.
+        let _ = self.permits.acquire_many(self.workers).await;
+    }
+}
+
+impl Drop for WorkerHandle {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
 impl Worker {
     /// Starts delivering what `queue` holds, `settings.workers` events at a time.
     pub fn spawn(
@@ -61,11 +86,13 @@ impl Worker {
         invoker: Arc<Invoker>,
         registry: Arc<Registry>,
         settings: AsyncSettings,
-    ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    ) -> anyhow::Result<WorkerHandle> {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .build()?;
-        let permits = Arc::new(Semaphore::new(settings.workers.max(1)));
+        let workers = settings.workers.clamp(1, Semaphore::MAX_PERMITS) as u32;
+        let permits = Arc::new(Semaphore::new(workers as usize));
+        let deliveries = permits.clone();
         let worker = Arc::new(Worker {
             queue,
             invoker,
@@ -73,9 +100,9 @@ impl Worker {
             settings,
             http,
         });
-        Ok(tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             // A permit first, then an event: events wait in the queue, not in memory here.
-            while let Ok(permit) = permits.clone().acquire_owned().await {
+            while let Ok(permit) = deliveries.clone().acquire_owned().await {
                 let event = worker.queue.next_due().await;
                 let worker = worker.clone();
                 // The event's id is the request id the 202 named: the delivery's lines carry it.
@@ -89,7 +116,12 @@ impl Worker {
                     .instrument(span),
                 );
             }
-        }))
+        });
+        Ok(WorkerHandle {
+            task,
+            permits,
+            workers,
+        })
     }
 
     async fn deliver(&self, event: QueuedEvent) {
