@@ -6,6 +6,7 @@
 #   - asynchronous Invoke (Event) of `hello`: the 202 once the event is fsynced to the queue.
 #
 #   bash benches/http_load.sh [seconds=10] [concurrencies="1 32"]
+#   LAMBKIN_BIN=/path/to/lambkin bash benches/http_load.sh ...   (another build, for a before/after)
 #
 # Needs: a release build (cargo build --release -p lambkin-host), the examples built to wasm,
 # wrk (apt-get install wrk), python3 with boto3. Talks to 127.0.0.1 only; stops by itself.
@@ -14,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-10}
 concurrencies=${2:-"1 32"}
-bin=target/release/lambkin
+bin=${LAMBKIN_BIN:-target/release/lambkin}
 wasm=examples/target/wasm32-wasip2/release/hello.wasm
 for needed in "$bin" "$wasm"; do
     [ -e "$needed" ] || { echo "missing $needed: build first" >&2; exit 1; }

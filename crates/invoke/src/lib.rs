@@ -299,7 +299,10 @@ impl Invoker {
         let mut spec = lifecycle::function_spec(&self.registry, config).await?;
         spec.restored = target.snapshot_sha256.is_some();
         let sandbox = self.sandbox.clone();
+        // In the invocation's span: a compile-cache warning names the request that hit it.
+        let span = tracing::Span::current();
         let function = tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
             let code = sandbox.load(&wasm)?;
             sandbox.prepare(&code, spec)
         })
