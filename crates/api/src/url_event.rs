@@ -4,8 +4,10 @@
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use base64::Engine as _;
-use serde_json::{Map, Value, json};
+use serde_json::Value;
+use std::collections::BTreeMap;
 
+use lambkin_protocol::http::{HttpDetails, Request, RequestContext, Response, split_prelude};
 use lambkin_registry::Cors;
 
 /// What the event needs besides the request itself.
@@ -21,7 +23,7 @@ pub struct EventContext<'a> {
 
 /// The payload format 2.0 event Lambda sends for a function URL request.
 pub fn request_event(parts: &Parts, body: &[u8], context: &EventContext<'_>) -> Value {
-    let mut headers = Map::new();
+    let mut headers = BTreeMap::new();
     let mut cookies = Vec::new();
     for (name, value) in &parts.headers {
         let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
@@ -31,32 +33,16 @@ pub fn request_event(parts: &Parts, body: &[u8], context: &EventContext<'_>) -> 
                     .split(';')
                     .map(str::trim)
                     .filter(|c| !c.is_empty())
-                    .map(|c| json!(c)),
+                    .map(str::to_string),
             );
             continue;
         }
-        match headers.get_mut(name.as_str()) {
-            Some(Value::String(existing)) => {
-                existing.push(',');
-                existing.push_str(&value);
-            }
-            _ => {
-                headers.insert(name.as_str().to_string(), json!(value));
-            }
-        }
+        join(&mut headers, name.as_str().to_string(), &value);
     }
     let raw_query = parts.uri.query().unwrap_or("");
-    let mut query = Map::new();
+    let mut query = BTreeMap::new();
     for (key, value) in form_urlencoded::parse(raw_query.as_bytes()) {
-        match query.get_mut(key.as_ref()) {
-            Some(Value::String(existing)) => {
-                existing.push(',');
-                existing.push_str(&value);
-            }
-            _ => {
-                query.insert(key.into_owned(), json!(value));
-            }
-        }
+        join(&mut query, key.into_owned(), &value);
     }
     let now = time::OffsetDateTime::now_utc();
     let clf =
@@ -66,49 +52,55 @@ pub fn request_event(parts: &Parts, body: &[u8], context: &EventContext<'_>) -> 
         .get("user-agent")
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
         .unwrap_or_default();
-    let mut event = json!({
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": context.raw_path,
-        "rawQueryString": raw_query,
-        "headers": headers,
-        "requestContext": {
-            "accountId": context.account_id,
-            "apiId": context.url_id,
-            "domainName": context.domain_name,
-            "domainPrefix": context.url_id,
-            "http": {
-                "method": parts.method.as_str(),
-                "path": context.raw_path,
-                "protocol": format!("{:?}", parts.version),
-                "sourceIp": context.source_ip,
-                "userAgent": user_agent,
-            },
-            "requestId": context.request_id,
-            "routeKey": "$default",
-            "stage": "$default",
-            "time": now.format(&clf).unwrap_or_default(),
-            "timeEpoch": (now.unix_timestamp_nanos() / 1_000_000) as u64,
-        },
-        "isBase64Encoded": false,
-    });
-    if !cookies.is_empty() {
-        event["cookies"] = Value::Array(cookies);
-    }
-    if !query.is_empty() {
-        event["queryStringParameters"] = Value::Object(query);
-    }
-    if !body.is_empty() {
+    let (body, is_base64_encoded) = if body.is_empty() {
+        (None, false)
+    } else {
         let content_type = parts.headers.get("content-type").and_then(|v| v.to_str().ok());
         match std::str::from_utf8(body) {
-            Ok(text) if content_type.is_none_or(is_text) => event["body"] = json!(text),
-            _ => {
-                event["body"] = json!(base64::engine::general_purpose::STANDARD.encode(body));
-                event["isBase64Encoded"] = json!(true);
-            }
+            Ok(text) if content_type.is_none_or(is_text) => (Some(text.to_string()), false),
+            _ => (Some(base64::engine::general_purpose::STANDARD.encode(body)), true),
         }
-    }
-    event
+    };
+    let event = Request {
+        version: "2.0".to_string(),
+        route_key: "$default".to_string(),
+        raw_path: context.raw_path.to_string(),
+        raw_query_string: raw_query.to_string(),
+        cookies,
+        headers,
+        query_string_parameters: query,
+        request_context: RequestContext {
+            account_id: context.account_id.to_string(),
+            api_id: context.url_id.to_string(),
+            domain_name: context.domain_name.to_string(),
+            domain_prefix: context.url_id.to_string(),
+            http: HttpDetails {
+                method: parts.method.as_str().to_string(),
+                path: context.raw_path.to_string(),
+                protocol: format!("{:?}", parts.version),
+                source_ip: context.source_ip.clone(),
+                user_agent,
+            },
+            request_id: context.request_id.to_string(),
+            route_key: "$default".to_string(),
+            stage: "$default".to_string(),
+            time: now.format(&clf).unwrap_or_default(),
+            time_epoch: (now.unix_timestamp_nanos() / 1_000_000) as u64,
+        },
+        body,
+        is_base64_encoded,
+    };
+    serde_json::to_value(event).expect("an event of strings serialises")
+}
+
+/// Adds `value` under `name`, after a comma when the name repeats (headers, query parameters).
+fn join(map: &mut BTreeMap<String, String>, name: String, value: &str) {
+    map.entry(name)
+        .and_modify(|joined| {
+            joined.push(',');
+            joined.push_str(value);
+        })
+        .or_insert_with(|| value.to_string());
 }
 
 /// Content types Lambda passes as text; every other body is base64-encoded.
@@ -141,32 +133,30 @@ pub struct HttpAnswer {
 }
 
 /// The response mapping of function URLs: an object with `statusCode` is a response (headers,
-/// cookies, body, isBase64Encoded); any other JSON is a 200 `application/json` body.
+/// cookies, body, isBase64Encoded, read as leniently as [`Response`] reads); any other JSON is a
+/// 200 `application/json` body.
 pub fn response_from(bytes: &[u8]) -> Result<HttpAnswer, String> {
     let value: Value = match serde_json::from_slice(bytes) {
         Ok(value) => value,
         Err(_) => return Ok(json_answer(bytes)),
     };
-    let Some(object) = value.as_object().filter(|o| o.contains_key("statusCode")) else {
+    if !value.as_object().is_some_and(|o| o.contains_key("statusCode")) {
         return Ok(json_answer(bytes));
-    };
-    let mut answer = head_from(object)?;
-    let body = match object.get("body") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::String(text)) if object.get("isBase64Encoded") == Some(&json!(true)) => {
-            base64::engine::general_purpose::STANDARD
-                .decode(text)
-                .map_err(|e| format!("body is not valid base64: {e}"))?
-        }
-        Some(Value::String(text)) => text.clone().into_bytes(),
-        Some(other) => other.to_string().into_bytes(),
+    }
+    let response: Response = serde_json::from_value(value).map_err(|e| format!("not a response: {e}"))?;
+    let mut answer = head_from(&response)?;
+    answer.body = if response.is_base64_encoded {
+        base64::engine::general_purpose::STANDARD
+            .decode(&response.body)
+            .map_err(|e| format!("body is not valid base64: {e}"))?
+    } else {
+        response.body.into_bytes()
     };
     if !answer.headers.contains_key("content-type") {
         answer
             .headers
             .insert("content-type", HeaderValue::from_static("application/json"));
     }
-    answer.body = body;
     Ok(answer)
 }
 
@@ -181,30 +171,18 @@ fn json_answer(bytes: &[u8]) -> HttpAnswer {
 }
 
 /// Status, headers and cookies of a response object (or of a stream's prelude).
-fn head_from(object: &Map<String, Value>) -> Result<HttpAnswer, String> {
-    let status = object
-        .get("statusCode")
-        .and_then(Value::as_u64)
-        .and_then(|s| u16::try_from(s).ok())
-        .and_then(|s| StatusCode::from_u16(s).ok())
-        .ok_or_else(|| format!("statusCode is not an HTTP status: {:?}", object.get("statusCode")))?;
+fn head_from(response: &Response) -> Result<HttpAnswer, String> {
+    let status = StatusCode::from_u16(response.status_code)
+        .map_err(|_| format!("statusCode is not an HTTP status: {}", response.status_code))?;
     let mut headers = HeaderMap::new();
-    if let Some(Value::Object(map)) = object.get("headers") {
-        for (name, value) in map {
-            let text = match value {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| format!("header {name}: {e}"))?;
-            let value = HeaderValue::from_str(&text).map_err(|e| format!("header {name}: {e}"))?;
-            headers.append(name, value);
-        }
+    for (name, value) in &response.headers {
+        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| format!("header {name}: {e}"))?;
+        let value = HeaderValue::from_str(value).map_err(|e| format!("header {name}: {e}"))?;
+        headers.append(name, value);
     }
-    if let Some(Value::Array(cookies)) = object.get("cookies") {
-        for cookie in cookies.iter().filter_map(Value::as_str) {
-            let value = HeaderValue::from_str(cookie).map_err(|e| format!("cookie: {e}"))?;
-            headers.append("set-cookie", value);
-        }
+    for cookie in &response.cookies {
+        let value = HeaderValue::from_str(cookie).map_err(|e| format!("cookie: {e}"))?;
+        headers.append("set-cookie", value);
     }
     Ok(HttpAnswer {
         status,
@@ -213,14 +191,12 @@ fn head_from(object: &Map<String, Value>) -> Result<HttpAnswer, String> {
     })
 }
 
-/// Lambda's HTTP response stream: a JSON prelude (status, headers, cookies), eight NUL bytes,
-/// then the body.
-const PRELUDE_DELIMITER: [u8; 8] = [0; 8];
 /// How much of a stream is searched for a prelude before it is taken as all body.
 pub const MAX_PRELUDE_BYTES: usize = 64 * 1024;
 
-/// The head of a streamed response, once the first bytes tell: `Some((head, body_so_far))`, or
-/// `None` while a prelude may still be arriving. `finished` means no more bytes will come.
+/// The head of a streamed response (Lambda's: a JSON prelude, eight NUL bytes, the body), once
+/// the first bytes tell: `Some((head, body_so_far))`, or `None` while a prelude may still be
+/// arriving. `finished` means no more bytes will come.
 pub fn stream_head(buffered: &[u8], finished: bool) -> Option<(HttpAnswer, Vec<u8>)> {
     let plain = || {
         let mut headers = HeaderMap::new();
@@ -238,17 +214,13 @@ pub fn stream_head(buffered: &[u8], finished: bool) -> Option<(HttpAnswer, Vec<u
     if buffered.first().is_some_and(|b| *b != b'{') {
         return plain();
     }
-    if let Some(at) = buffered
-        .windows(PRELUDE_DELIMITER.len())
-        .position(|w| w == PRELUDE_DELIMITER)
-    {
-        let prelude = serde_json::from_slice::<Value>(&buffered[..at]).ok();
-        if let Some(head) = prelude
-            .as_ref()
-            .and_then(Value::as_object)
-            .and_then(|o| head_from(o).ok())
-        {
-            return Some((head, buffered[at + PRELUDE_DELIMITER.len()..].to_vec()));
+    if let Some((prelude, body)) = split_prelude(buffered) {
+        // Through a Value, as a response object is read: a repeated key is the last one.
+        let head = serde_json::from_slice::<Value>(prelude)
+            .ok()
+            .and_then(|v| serde_json::from_value::<Response>(v).ok());
+        if let Some(head) = head.as_ref().and_then(|h| head_from(h).ok()) {
+            return Some((head, body.to_vec()));
         }
         return plain();
     }
@@ -334,6 +306,7 @@ fn insert(headers: &mut HeaderMap, name: &'static str, value: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn parts(method: &str, uri: &str, headers: &[(&str, &str)]) -> Parts {
         let mut builder = axum::http::Request::builder().method(method).uri(uri);
@@ -404,6 +377,57 @@ mod tests {
         assert_eq!(full.headers.get_all("set-cookie").iter().count(), 2);
         assert_eq!(full.headers["x"], "y");
         assert!(response_from(br#"{"statusCode":"nope"}"#).is_err());
+    }
+
+    #[test]
+    fn an_event_leaves_out_what_the_request_lacks() {
+        let event = request_event(&parts("GET", "/", &[]), b"", &context("/"));
+        let keys: Vec<_> = event
+            .as_object()
+            .expect("object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "headers",
+                "isBase64Encoded",
+                "rawPath",
+                "rawQueryString",
+                "requestContext",
+                "routeKey",
+                "version"
+            ]
+        );
+        assert_eq!(event["headers"], json!({}));
+        assert_eq!(event["requestContext"]["http"]["userAgent"], "");
+        assert!(event["requestContext"]["timeEpoch"].is_u64());
+    }
+
+    #[test]
+    fn responses_are_read_leniently() {
+        let odd = response_from(
+            br#"{"statusCode":200,"headers":{"x-n":5},"cookies":["a=1",2],"body":{"k":1},"isBase64Encoded":true}"#,
+        )
+        .expect("odd");
+        assert_eq!(odd.headers["x-n"], "5");
+        assert_eq!(odd.headers.get_all("set-cookie").iter().count(), 1);
+        assert_eq!(odd.headers["content-type"], "application/json");
+        assert_eq!(
+            odd.body, br#"{"k":1}"#,
+            "a body that is not a string is its JSON text"
+        );
+        for json_body in [
+            b"[1]".as_slice(),
+            b"\"text\"",
+            b"{\"no\":\"status\"}",
+            b"not json",
+        ] {
+            assert_eq!(response_from(json_body).expect("a JSON body").body, json_body);
+        }
+        assert!(response_from(br#"{"statusCode":1000}"#).is_err());
+        assert!(response_from(br#"{"statusCode":200,"body":"%%","isBase64Encoded":true}"#).is_err());
     }
 
     #[test]

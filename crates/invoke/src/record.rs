@@ -1,34 +1,15 @@
 //! The invocation record destinations receive (seed 003, "Configuring destinations for
-//! asynchronous invocation"): version, timestamp, requestContext (requestId, functionArn,
+//! asynchronous invocation"), built from `lambkin-protocol`'s types, which a Rust destination
+//! function reads it with: version, timestamp, requestContext (requestId, functionArn,
 //! condition, approximateInvokeCount), requestPayload, responseContext, responsePayload.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use lambkin_protocol::record::{InvocationRecord, RequestContext, ResponseContext};
 use lambkin_sandbox::FunctionError;
 
-/// Why a record is sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Condition {
-    Success,
-    /// Every attempt the event-invoke config allows failed.
-    RetriesExhausted,
-    /// The event was older than MaximumEventAgeInSeconds when its turn came.
-    EventAgeExceeded,
-    /// Reserved concurrency 0: the event goes to the on-failure destination without running.
-    ZeroReservedConcurrency,
-}
-
-impl Condition {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Condition::Success => "Success",
-            Condition::RetriesExhausted => "RetriesExhausted",
-            Condition::EventAgeExceeded => "EventAgeExceeded",
-            Condition::ZeroReservedConcurrency => "ZeroReservedConcurrency",
-        }
-    }
-}
+pub use lambkin_protocol::record::Condition;
 
 /// What one attempt answered: the record's `responseContext` and `responsePayload`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -69,41 +50,45 @@ pub fn invocation_record(
     request_payload: &str,
     response: Option<&AttemptResponse>,
 ) -> Value {
-    let mut record = json!({
-        "version": "1.0",
-        "timestamp": lambkin_registry::iso_timestamp(),
-        "requestContext": {
-            "requestId": request_id,
-            "functionArn": function_arn,
-            "condition": condition.as_str(),
-            "approximateInvokeCount": approximate_invoke_count,
-        },
-        "requestPayload": as_json(request_payload.as_bytes()),
-    });
-    match response {
-        Some(response) => {
-            let mut context = json!({
-                "statusCode": 200,
-                "executedVersion": response.executed_version,
-            });
-            if response.function_error {
-                context["functionError"] = json!("Unhandled");
-            }
-            record["responseContext"] = context;
-            record["responsePayload"] = response.payload.clone();
-        }
+    let (response_context, response_payload) = match response {
+        Some(response) => (
+            ResponseContext {
+                status_code: 200,
+                executed_version: Some(response.executed_version.clone()),
+                function_error: response.function_error.then(|| "Unhandled".to_string()),
+            },
+            response.payload.clone(),
+        ),
         // Nothing ran: every try was throttled (or reserved concurrency is 0).
-        None => {
-            record["responseContext"] = json!({ "statusCode": 429 });
-            record["responsePayload"] = Value::Null;
-        }
-    }
-    record
+        None => (
+            ResponseContext {
+                status_code: 429,
+                executed_version: None,
+                function_error: None,
+            },
+            Value::Null,
+        ),
+    };
+    let record = InvocationRecord {
+        version: "1.0".to_string(),
+        timestamp: lambkin_registry::iso_timestamp(),
+        request_context: RequestContext {
+            request_id: request_id.to_string(),
+            function_arn: function_arn.to_string(),
+            condition,
+            approximate_invoke_count,
+        },
+        request_payload: as_json(request_payload.as_bytes()),
+        response_context,
+        response_payload,
+    };
+    serde_json::to_value(record).expect("strings, numbers and JSON values always serialise")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn a_failure_record_has_the_seeds_shape() {
@@ -151,5 +136,14 @@ mod tests {
             json!({"statusCode": 200, "executedVersion": "1"})
         );
         assert_eq!(record["responsePayload"], json!("plain"));
+    }
+
+    #[test]
+    fn a_throttled_record_has_status_429_and_no_payload() {
+        let record = invocation_record("id", "arn", Condition::ZeroReservedConcurrency, 0, "x", None);
+        assert_eq!(record["responseContext"], json!({"statusCode": 429}));
+        assert_eq!(record["responsePayload"], Value::Null);
+        assert_eq!(record["requestPayload"], json!("x"));
+        assert_eq!(record["requestContext"]["condition"], "ZeroReservedConcurrency");
     }
 }
