@@ -18,6 +18,7 @@ use crate::request_id::RequestId;
 use crate::server::AppState;
 use lambkin_invoke::MAX_SYNC_PAYLOAD_BYTES;
 use lambkin_invoke::queue::{QueuedEvent, Target};
+use lambkin_registry::model::InvocationType;
 use lambkin_sandbox::InvokeRequest;
 
 /// How much of the log `X-Amz-Log-Result` carries.
@@ -124,12 +125,12 @@ async fn invoke(
     let function = FunctionRef::parse(&name, page.qualifier.as_deref(), &app.registry)?;
     let params = InvokeParams::parse(&headers, payload)?;
     let qualifier = function.qualifier.as_deref();
-    match params.invocation_type.as_str() {
-        "DryRun" => {
+    match InvocationType::parse(&params.invocation_type) {
+        Some(InvocationType::DryRun) => {
             app.invoker.check(&function.name, qualifier).await?;
             Ok(StatusCode::NO_CONTENT.into_response())
         }
-        "RequestResponse" => {
+        Some(InvocationType::RequestResponse) => {
             // The response's id, so START/END/REPORT and the guest's context name it too.
             let request = InvokeRequest {
                 payload: params.payload,
@@ -158,7 +159,7 @@ async fn invoke(
             }
             Ok(response)
         }
-        "Event" => {
+        Some(InvocationType::Event) => {
             let limit = app.front_door.async_max_payload;
             if params.payload.len() > limit {
                 return Err(too_large(&params.payload, "Event", limit));
@@ -186,8 +187,10 @@ async fn invoke(
                 .await?;
             Ok(StatusCode::ACCEPTED.into_response())
         }
-        other => Err(ApiError::InvalidParameterValue(format!(
-            "1 validation error detected: Value '{other}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]"
+        None => Err(ApiError::InvalidParameterValue(format!(
+            "1 validation error detected: Value '{}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
+            params.invocation_type,
+            InvocationType::ALL.join(", ")
         ))),
     }
 }

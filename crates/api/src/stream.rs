@@ -21,6 +21,7 @@ use super::{ApiError, FunctionRef, Page};
 use crate::extract::{Path, Query, RawBody};
 use crate::request_id::RequestId;
 use crate::server::AppState;
+use lambkin_registry::model::InvocationType;
 use lambkin_sandbox::InvokeRequest;
 
 pub fn router() -> Router<AppState> {
@@ -65,13 +66,14 @@ async fn invoke_with_response_stream(
     let function = FunctionRef::parse(&name, page.qualifier.as_deref(), &app.registry)?;
     let params = InvokeParams::parse(&headers, payload)?;
     let qualifier = function.qualifier.as_deref();
-    match params.invocation_type.as_str() {
-        "RequestResponse" => {}
-        "DryRun" => {
+    match InvocationType::parse(&params.invocation_type) {
+        Some(InvocationType::RequestResponse) => {}
+        Some(InvocationType::DryRun) => {
             app.invoker.check(&function.name, qualifier).await?;
             return Ok(StatusCode::NO_CONTENT.into_response());
         }
-        other => {
+        Some(InvocationType::Event) | None => {
+            let other = &params.invocation_type;
             return Err(ApiError::InvalidParameterValue(format!(
                 "1 validation error detected: Value '{other}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [RequestResponse, DryRun]"
             )));

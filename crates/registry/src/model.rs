@@ -63,7 +63,7 @@ wire_enum! {
 
 wire_enum! {
     /// Invoke's `X-Amz-Invocation-Type`.
-    InvocationType { RequestResponse = "RequestResponse", Event = "Event", DryRun = "DryRun" }
+    InvocationType { Event = "Event", RequestResponse = "RequestResponse", DryRun = "DryRun" }
 }
 
 /// `FunctionConfiguration` of the service model (seed 000), for `$LATEST` or a published version.
