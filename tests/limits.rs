@@ -5,7 +5,6 @@
 
 mod support;
 
-use bytes::{Buf, Bytes};
 use lambkin_api::server::FrontDoor;
 use lambkin_invoke::worker::AsyncSettings;
 use reqwest::StatusCode;
@@ -130,24 +129,6 @@ async fn a_response_over_6_mb_is_function_response_size_too_large() {
     assert_eq!((status, &body["event"]), (StatusCode::OK, &json!([1e15])));
 }
 
-/// The events of an `application/vnd.amazon.eventstream` body: (`:event-type`, payload).
-fn events(mut body: Bytes) -> Vec<(String, Bytes)> {
-    let mut events = Vec::new();
-    while body.has_remaining() {
-        let message =
-            aws_smithy_eventstream::frame::read_message_from(&mut body).expect("an event-stream frame");
-        let event_type = message
-            .headers()
-            .iter()
-            .find(|h| h.name().as_str() == ":event-type")
-            .and_then(|h| h.value().as_string().ok())
-            .map(|s| s.as_str().to_string())
-            .expect(":event-type");
-        events.push((event_type, message.payload().clone()));
-    }
-    events
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_over_its_cap_completes_with_response_size_too_large() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -175,7 +156,7 @@ async fn a_stream_over_its_cap_completes_with_response_size_too_large() {
                     .and_then(|v| v.to_str().ok()),
                 Some("application/vnd.amazon.eventstream")
             );
-            events(response.bytes().await.expect("body"))
+            support::event_stream(response.bytes().await.expect("body"))
         }
     };
 

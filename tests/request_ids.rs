@@ -10,7 +10,6 @@ use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Request, StatusCode};
 use base64::Engine as _;
-use bytes::Buf as _;
 use lambkin_api::server::{AppState, FrontDoor};
 use lambkin_invoke::worker::AsyncSettings;
 use serde_json::{Value, json};
@@ -483,24 +482,6 @@ fn unbase64(text: &str) -> String {
     String::from_utf8(bytes).expect("UTF-8")
 }
 
-/// The events of an `application/vnd.amazon.eventstream` body: (`:event-type`, payload).
-fn events(mut body: Bytes) -> Vec<(String, Bytes)> {
-    let mut events = Vec::new();
-    while body.has_remaining() {
-        let message =
-            aws_smithy_eventstream::frame::read_message_from(&mut body).expect("an event-stream frame");
-        let event_type = message
-            .headers()
-            .iter()
-            .find(|h| h.name().as_str() == ":event-type")
-            .and_then(|h| h.value().as_string().ok())
-            .map(|s| s.as_str().to_string())
-            .expect(":event-type");
-        events.push((event_type, message.payload().clone()));
-    }
-    events
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invoke_runs_under_the_id_its_response_names() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -545,7 +526,7 @@ async fn a_response_stream_runs_under_the_id_its_response_names() {
     let invoke = request("POST", uri, &[("x-amz-log-type", "Tail")], Body::from("{}"));
     let (status, headers, body) = send(&app, invoke).await;
     assert_eq!(status, StatusCode::OK);
-    let events = events(body);
+    let events = support::event_stream(body);
     let (_, complete) = events
         .iter()
         .find(|(kind, _)| kind == "InvokeComplete")

@@ -77,3 +77,22 @@ pub fn example_bytes(name: &str) -> Vec<u8> {
     let path = example_wasm(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
 }
+
+/// The events of an `application/vnd.amazon.eventstream` body: (`:event-type`, payload).
+pub fn event_stream(mut body: bytes::Bytes) -> Vec<(String, bytes::Bytes)> {
+    use bytes::Buf as _;
+    let mut events = Vec::new();
+    while body.has_remaining() {
+        let message =
+            aws_smithy_eventstream::frame::read_message_from(&mut body).expect("an event-stream frame");
+        let event_type = message
+            .headers()
+            .iter()
+            .find(|h| h.name().as_str() == ":event-type")
+            .and_then(|h| h.value().as_string().ok())
+            .map(|s| s.as_str().to_string())
+            .expect(":event-type");
+        events.push((event_type, message.payload().clone()));
+    }
+    events
+}
