@@ -2,15 +2,14 @@
 //! the log to stderr; the exit status is 1 on a function error.
 
 use anyhow::{Context as _, bail};
-use bytes::Bytes;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc;
 
 use crate::config::InvokeArgs;
+use lambkin_invoke::stream::{ResponseStream, StreamEvent};
 use lambkin_registry::validate_environment;
 use lambkin_sandbox::{ExecutionEnvironment, FunctionSpec, InvokeRequest, Sandbox, SandboxConfig};
 
@@ -47,24 +46,23 @@ pub async fn run(args: InvokeArgs) -> anyhow::Result<ExitCode> {
         }
     };
     // A streaming function's chunks go to stdout as it writes them, as InvokeWithResponseStream
-    // sends them; what it returns follows.
-    let (stream, mut chunks) = mpsc::unbounded_channel::<Bytes>();
-    let invocation = environment.invoke(InvokeRequest {
-        payload: payload.into(),
-        stream: Some(stream),
-        ..InvokeRequest::default()
+    // sends them; what it returns follows. Locally a stream has no cap.
+    let mut stream = ResponseStream::new(usize::MAX, |chunks| {
+        environment.invoke(InvokeRequest {
+            payload: payload.into(),
+            stream: Some(chunks),
+            ..InvokeRequest::default()
+        })
     });
-    tokio::pin!(invocation);
     let mut streamed = false;
     let invocation = loop {
-        tokio::select! {
-            Some(chunk) = chunks.recv() => streamed |= print_chunk(&chunk)?,
-            invocation = &mut invocation => break invocation,
+        match stream.next().await {
+            Some(StreamEvent::Chunk(chunk)) => streamed |= print_chunk(&chunk)?,
+            Some(StreamEvent::CutOff) => {}
+            Some(StreamEvent::End(invocation)) => break invocation,
+            None => bail!("the invocation ended without a result"),
         }
     };
-    while let Ok(chunk) = chunks.try_recv() {
-        streamed |= print_chunk(&chunk)?;
-    }
     eprint!("{}", invocation.log);
     let mut stdout = std::io::stdout().lock();
     match invocation.result {

@@ -21,6 +21,7 @@ use super::{ApiError, FunctionRef, Page};
 use crate::extract::{Path, Query, RawBody};
 use crate::request_id::RequestId;
 use crate::server::AppState;
+use lambkin_invoke::stream::StreamEvent;
 use lambkin_registry::model::InvocationType;
 use lambkin_sandbox::InvokeRequest;
 
@@ -43,7 +44,7 @@ fn event(event_type: &'static str, content_type: &'static str, payload: Bytes) -
     let mut frame = Vec::new();
     match write_message_to(&message, &mut frame) {
         Ok(()) => Bytes::from(frame),
-        // Only a header or payload over the format's limits fails, and chunks are capped below.
+        // Only a header or payload over the format's limits fails, and streams are capped.
         Err(e) => {
             tracing::error!("could not frame a stream event: {e}");
             Bytes::new()
@@ -80,77 +81,46 @@ async fn invoke_with_response_stream(
         }
     }
     let ready = app.invoker.prepare(&function.name, qualifier).await?;
-    let cap = app.front_door.stream_max_bytes;
     let executed_version = ready.executed_version.clone();
+    let request = InvokeRequest {
+        payload: params.payload,
+        client_context: params.client_context,
+        request_id: Some(request_id),
+        ..InvokeRequest::default()
+    };
+    let mut stream = ready.stream(request, app.front_door.stream_max_bytes);
     let (frames, body) = mpsc::channel::<Bytes>(32);
+    let tail = params.tail;
     let invocation = async move {
-        let (guest, mut chunks) = mpsc::unbounded_channel::<Bytes>();
-        let run = ready.run(InvokeRequest {
-            payload: params.payload,
-            client_context: params.client_context,
-            stream: Some(guest),
-            request_id: Some(request_id),
-            ..InvokeRequest::default()
-        });
-        tokio::pin!(run);
-        let mut sent = 0usize;
-        let mut overflowed = false;
-        // Frames a chunk unless the stream is over its cap (then it is dropped and reported).
-        let mut forward = |bytes: Bytes| {
-            if bytes.is_empty() || overflowed {
-                return None;
-            }
-            if sent + bytes.len() > cap {
-                overflowed = true;
-                return None;
-            }
-            sent += bytes.len();
-            Some(chunk(bytes))
-        };
-        let outcome = loop {
-            tokio::select! {
-                Some(bytes) = chunks.recv() => {
-                    if let Some(frame) = forward(bytes) {
-                        // A client that went away stops receiving; the function still finishes.
-                        let _ = frames.send(frame).await;
+        // A client that went away stops receiving; the function still finishes.
+        while let Some(next) = stream.next().await {
+            match next {
+                StreamEvent::Chunk(bytes) => {
+                    let _ = frames.send(chunk(bytes)).await;
+                }
+                StreamEvent::CutOff => {}
+                StreamEvent::End(outcome) => {
+                    let mut complete = json!({});
+                    match outcome.result {
+                        Ok(rest) if rest.is_empty() => {}
+                        Ok(rest) => {
+                            let _ = frames.send(chunk(Bytes::from(rest))).await;
+                        }
+                        Err(error) => {
+                            complete["ErrorCode"] = json!(error.error_type);
+                            complete["ErrorDetails"] = json!(error.error_message);
+                        }
                     }
-                }
-                outcome = &mut run => break outcome,
-            }
-        };
-        while let Ok(bytes) = chunks.try_recv() {
-            if let Some(frame) = forward(bytes) {
-                let _ = frames.send(frame).await;
-            }
-        }
-        let mut complete = json!({});
-        match outcome.result {
-            Ok(rest) => {
-                if let Some(frame) = forward(Bytes::from(rest)) {
-                    let _ = frames.send(frame).await;
+                    if tail {
+                        complete["LogResult"] = json!(log_tail(&outcome.log));
+                    }
+                    let completion = Bytes::from(complete.to_string());
+                    let _ = frames
+                        .send(event("InvokeComplete", "application/json", completion))
+                        .await;
                 }
             }
-            Err(error) => {
-                complete["ErrorCode"] = json!(error.error_type);
-                complete["ErrorDetails"] = json!(error.error_message);
-            }
         }
-        if overflowed {
-            complete["ErrorCode"] = json!("Function.ResponseSizeTooLarge");
-            complete["ErrorDetails"] = json!(format!(
-                "Response payload size exceeded maximum allowed payload size ({cap} bytes)."
-            ));
-        }
-        if params.tail {
-            complete["LogResult"] = json!(log_tail(&outcome.log));
-        }
-        let _ = frames
-            .send(event(
-                "InvokeComplete",
-                "application/json",
-                Bytes::from(complete.to_string()),
-            ))
-            .await;
     };
     // In the request's span: the invocation outlives the handler, but its log lines are the request's.
     tokio::spawn(invocation.in_current_span());

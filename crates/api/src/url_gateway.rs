@@ -22,6 +22,7 @@ use super::url_event::{
 use crate::extract::Path;
 use crate::request_id::RequestId;
 use crate::server::AppState;
+use lambkin_invoke::stream::{RESPONSE_SIZE_TOO_LARGE, StreamEvent};
 use lambkin_invoke::{InvokeError, MAX_SYNC_PAYLOAD_BYTES, Ready};
 use lambkin_registry::UrlTarget;
 use lambkin_registry::model::{AuthType, InvokeMode};
@@ -208,83 +209,71 @@ fn mapped(bytes: &[u8]) -> Response {
 /// BUFFERED: the whole answer, then the response. A function that streams anyway is buffered
 /// (its chunks, prelude and body, make the response), up to Lambda's 6 MB; chunks are taken as
 /// they come, so a guest that streams without end costs at most that.
-async fn buffered(ready: Ready, mut request: InvokeRequest) -> Response {
-    let (chunks, mut received) = mpsc::unbounded_channel::<Bytes>();
-    request.stream = Some(chunks);
-    let run = ready.run(request);
-    tokio::pin!(run);
+async fn buffered(ready: Ready, request: InvokeRequest) -> Response {
+    let mut stream = ready.stream(request, MAX_RESPONSE_BYTES);
     let mut streamed = Vec::new();
-    let mut overflowed = false;
-    let mut keep = |chunk: Bytes, streamed: &mut Vec<u8>| {
-        if streamed.len() + chunk.len() > MAX_RESPONSE_BYTES {
-            overflowed = true;
-        } else {
-            streamed.extend_from_slice(&chunk);
-        }
-    };
-    let outcome = loop {
-        tokio::select! {
-            Some(chunk) = received.recv() => keep(chunk, &mut streamed),
-            outcome = &mut run => break outcome,
-        }
-    };
-    while let Ok(chunk) = received.try_recv() {
-        keep(chunk, &mut streamed);
-    }
-    if overflowed {
-        tracing::warn!("a buffered function URL response passed {MAX_RESPONSE_BYTES} bytes");
-        return refuse(StatusCode::BAD_GATEWAY, "Internal Server Error");
-    }
-    match outcome.result {
-        Err(_) => refuse(StatusCode::BAD_GATEWAY, "Internal Server Error"),
-        Ok(bytes) if streamed.is_empty() => mapped(&bytes),
-        Ok(rest) => {
-            streamed.extend_from_slice(&rest);
-            match stream_head(&streamed, true) {
-                Some((head, body)) => answer(head, Body::from(body)),
-                None => refuse(StatusCode::BAD_GATEWAY, "Internal Server Error"),
+    while let Some(event) = stream.next().await {
+        let outcome = match event {
+            StreamEvent::Chunk(chunk) => {
+                streamed.extend_from_slice(&chunk);
+                continue;
             }
-        }
+            StreamEvent::CutOff => continue,
+            StreamEvent::End(outcome) => outcome,
+        };
+        return match outcome.result {
+            Err(error) => {
+                if error.error_type == RESPONSE_SIZE_TOO_LARGE {
+                    tracing::warn!("a buffered function URL response passed {MAX_RESPONSE_BYTES} bytes");
+                }
+                refuse(StatusCode::BAD_GATEWAY, "Internal Server Error")
+            }
+            Ok(bytes) if streamed.is_empty() => mapped(&bytes),
+            Ok(rest) => {
+                streamed.extend_from_slice(&rest);
+                match stream_head(&streamed, true) {
+                    Some((head, body)) => answer(head, Body::from(body)),
+                    None => refuse(StatusCode::BAD_GATEWAY, "Internal Server Error"),
+                }
+            }
+        };
     }
+    tracing::error!("a function URL invocation ended without a result");
+    refuse(StatusCode::BAD_GATEWAY, "Internal Server Error")
 }
 
 /// RESPONSE_STREAM: the head as soon as the first bytes tell it (a prelude, or none), then the
 /// body chunk by chunk as the function writes it.
-async fn streamed(ready: Ready, mut request: InvokeRequest, cap: usize) -> Response {
-    let (chunks, mut received) = mpsc::unbounded_channel::<Bytes>();
-    request.stream = Some(chunks);
+async fn streamed(ready: Ready, request: InvokeRequest, cap: usize) -> Response {
     let (head_tx, head_rx) = oneshot::channel::<Response>();
     let (body_tx, body_rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(32);
+    let mut stream = ready.stream(request, cap);
     let invocation = async move {
         let mut relay = Relay {
             head: Some(head_tx),
             pending: Vec::new(),
             body: body_tx,
             body_rx: Some(body_rx),
-            sent: 0,
             cap,
+            failed: false,
         };
-        let run = ready.run(request);
-        tokio::pin!(run);
-        let outcome = loop {
-            tokio::select! {
-                Some(chunk) = received.recv() => relay.feed(&chunk).await,
-                outcome = &mut run => break outcome,
+        while let Some(event) = stream.next().await {
+            match event {
+                StreamEvent::Chunk(chunk) => relay.feed(&chunk).await,
+                StreamEvent::CutOff => relay.cut_off().await,
+                StreamEvent::End(outcome) => match outcome.result {
+                    Ok(rest) if relay.head.is_some() && relay.pending.is_empty() => {
+                        // Nothing streamed: the return value is the response, mapped as when buffered.
+                        relay.send_head(mapped(&rest));
+                    }
+                    Ok(rest) => {
+                        relay.feed(&rest).await;
+                        relay.finish().await;
+                    }
+                    Err(error) if error.error_type == RESPONSE_SIZE_TOO_LARGE => relay.cut_off().await,
+                    Err(error) => relay.fail(&error.error_type).await,
+                },
             }
-        };
-        while let Ok(chunk) = received.try_recv() {
-            relay.feed(&chunk).await;
-        }
-        match outcome.result {
-            Ok(rest) if relay.head.is_some() && relay.pending.is_empty() => {
-                // Nothing streamed: the return value is the response, mapped as when buffered.
-                relay.send_head(mapped(&rest));
-            }
-            Ok(rest) => {
-                relay.feed(&rest).await;
-                relay.finish().await;
-            }
-            Err(error) => relay.fail(&error.error_type).await,
         }
     };
     // In the request's span: the invocation outlives the head, but its log lines are the request's.
@@ -295,7 +284,7 @@ async fn streamed(ready: Ready, mut request: InvokeRequest, cap: usize) -> Respo
 }
 
 /// Moves a function's stream to the HTTP response: holds bytes until the head is known, then
-/// forwards them, up to the stream cap.
+/// forwards them.
 struct Relay {
     head: Option<oneshot::Sender<Response>>,
     /// Bytes received before the head was known.
@@ -303,8 +292,10 @@ struct Relay {
     body: mpsc::Sender<Result<Bytes, std::io::Error>>,
     /// The response body's receiving end, until the head goes out with it.
     body_rx: Option<mpsc::Receiver<Result<Bytes, std::io::Error>>>,
-    sent: usize,
+    /// The stream's cap, for the warning when it is passed.
     cap: usize,
+    /// The response has ended in an error; nothing more is sent.
+    failed: bool,
 }
 
 impl Relay {
@@ -344,19 +335,7 @@ impl Relay {
     }
 
     async fn forward(&mut self, bytes: Vec<u8>) {
-        if bytes.is_empty() || self.sent > self.cap {
-            return;
-        }
-        self.sent += bytes.len();
-        if self.sent > self.cap {
-            tracing::warn!(
-                "a streamed function URL response passed {} bytes: cut off",
-                self.cap
-            );
-            let _ = self
-                .body
-                .send(Err(std::io::Error::other("Function.ResponseSizeTooLarge")))
-                .await;
+        if bytes.is_empty() || self.failed {
             return;
         }
         let _ = self.body.send(Ok(Bytes::from(bytes))).await;
@@ -373,9 +352,23 @@ impl Relay {
         }
     }
 
+    /// The stream passed its cap.
+    async fn cut_off(&mut self) {
+        if !self.failed {
+            tracing::warn!(
+                "a streamed function URL response passed {} bytes: cut off",
+                self.cap
+            );
+            self.fail(RESPONSE_SIZE_TOO_LARGE).await;
+        }
+    }
+
     /// A function error: a 502 if nothing was sent yet, else the response is cut off (the
     /// client sees an incomplete chunked body, not a clean end).
     async fn fail(&mut self, error_type: &str) {
+        if std::mem::replace(&mut self.failed, true) {
+            return;
+        }
         if self.head.is_some() {
             self.send_head(refuse(StatusCode::BAD_GATEWAY, "Internal Server Error"));
             return;

@@ -10,6 +10,7 @@
 //! - [`queue`]: the durable queue of asynchronous events ([`queue::AsyncQueue`]).
 //! - [`worker`]: delivers queued events with retries, and their records to destinations.
 //! - [`record`]: the invocation record that destinations receive.
+//! - [`stream`]: a response read chunk by chunk under its size cap ([`stream::ResponseStream`]).
 
 pub mod concurrency;
 mod error;
@@ -17,6 +18,7 @@ pub mod lifecycle;
 pub mod pool;
 pub mod queue;
 pub mod record;
+pub mod stream;
 pub mod worker;
 
 use serde::Serialize;
@@ -331,6 +333,19 @@ pub struct Ready {
 }
 
 impl Ready {
+    /// Runs the invocation as [`Ready::run`] does, read as a stream: its chunks as the function
+    /// writes them, up to `cap` bytes with what it returns, then its end.
+    pub fn stream(
+        self,
+        mut request: InvokeRequest,
+        cap: usize,
+    ) -> stream::ResponseStream<impl std::future::Future<Output = SyncResult>> {
+        stream::ResponseStream::new(cap, move |chunks| {
+            request.stream = Some(chunks);
+            async move { self.run(request).await }
+        })
+    }
+
     /// Runs the invocation in an environment of the version's pool. The invoked ARN is filled
     /// in; chunks go to `request.stream` when it is set.
     pub async fn run(&self, mut request: InvokeRequest) -> SyncResult {
