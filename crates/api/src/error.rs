@@ -1,6 +1,6 @@
 //! Errors in the AWS wire format: the status code of the service model, `x-amzn-ErrorType`,
 //! and a body `{"Type":"User","Message":"..."}`; `x-amzn-RequestId` is the request's own, set on
-//! every response by [`crate::request_id::assign`].
+//! every response by [`crate::request_id::RequestIdLayer`].
 
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -85,7 +85,7 @@ impl IntoResponse for ApiError {
             body["Reason"] = serde_json::json!(reason);
         }
         let mut response = (status, axum::Json(body)).into_response();
-        // No `x-amzn-RequestId` here: `request_id::assign` sets the request's own on the way out.
+        // No `x-amzn-RequestId` here: `RequestIdLayer` sets the request's own on the way out.
         response
             .headers_mut()
             .insert("x-amzn-ErrorType", HeaderValue::from_static(code));

@@ -1,20 +1,25 @@
-//! One request id per HTTP request, end to end: made by [`assign`] (outermost in
+//! One request id per HTTP request, end to end: made by [`RequestIdLayer`] (outermost in
 //! [`crate::server::app`]), carried by a tracing span so every log line made while handling the
 //! request names it, handed to handlers by the [`RequestId`] extractor as the invocation's id,
 //! and sent back in every response's `x-amzn-RequestId`.
 //!
-//! A small middleware rather than tower-http's `SetRequestIdLayer` / `PropagateRequestIdLayer`:
-//! those keep an `x-amzn-RequestId` the client sent (the id is an invocation's, and an Event's
-//! queue key, so it must be the server's own, as Lambda's is), add the header to the request
-//! (where function URL events would show it), and leave a response's header alone when it has one
-//! (a function URL's answer carries whatever headers the guest chose).
+//! A small layer rather than tower-http's `SetRequestIdLayer` / `PropagateRequestIdLayer`: those
+//! keep an `x-amzn-RequestId` the client sent (the id is an invocation's, and an Event's queue
+//! key, so it must be the server's own, as Lambda's is), add the header to the request (where
+//! function URL events would show it), and leave a response's header alone when it has one (a
+//! function URL's answer carries whatever headers the guest chose). A tower service, not
+//! `axum::middleware::from_fn`: it runs on every request, and `from_fn` clones and boxes the rest
+//! of the stack each time.
 
 use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue};
-use axum::middleware::Next;
 use axum::response::Response;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use tracing::Instrument as _;
+use tracing::instrument::Instrumented;
 
 use crate::ApiError;
 
@@ -26,37 +31,94 @@ pub const HEADER: HeaderName = HeaderName::from_static("x-amzn-requestid");
 pub struct RequestId(pub String);
 
 impl RequestId {
-    /// The id [`assign`] gave this request, if it ran.
+    /// The id [`RequestIdLayer`] gave this request, if it ran.
     pub fn of(extensions: &axum::http::Extensions) -> Option<&RequestId> {
         extensions.get::<RequestId>()
     }
 }
 
-/// Middleware: a fresh id for the request, a span around its handling, the id on the response.
-pub async fn assign(mut request: Request, next: Next) -> Response {
-    let id = uuid::Uuid::new_v4().to_string();
-    // ERROR level, so the span is enabled whenever any line is: the lines inside a span that the
-    // filter turned off would not carry its fields.
-    let span = tracing::error_span!(
-        "request",
-        request_id = %id,
-        method = %request.method(),
-        path = %request.uri().path(),
-    );
-    request.extensions_mut().insert(RequestId(id.clone()));
-    let mut response = next.run(request).instrument(span).await;
-    // Replaces any value already there: a function URL's headers are the guest's to choose.
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert(HEADER, value);
+/// A fresh id for each request, a span around its handling, the id on the response.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RequestIdLayer;
+
+impl<S> tower::Layer<S> for RequestIdLayer {
+    type Service = AssignRequestId<S>;
+
+    fn layer(&self, inner: S) -> AssignRequestId<S> {
+        AssignRequestId { inner }
     }
-    response
+}
+
+/// The service [`RequestIdLayer`] wraps around the API.
+#[derive(Debug, Clone)]
+pub struct AssignRequestId<S> {
+    inner: S,
+}
+
+impl<S> tower::Service<Request> for AssignRequestId<S>
+where
+    S: tower::Service<Request, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = WithRequestId<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request) -> WithRequestId<S::Future> {
+        let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        let id: &str = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut text);
+        // ERROR level, so the span is enabled whenever any line is: the lines inside a span that
+        // the filter turned off would not carry its fields.
+        let span = tracing::error_span!(
+            "request",
+            request_id = %id,
+            method = %request.method(),
+            path = %request.uri().path(),
+        );
+        let header = HeaderValue::from_str(id).ok();
+        request.extensions_mut().insert(RequestId(id.to_string()));
+        WithRequestId {
+            inner: self.inner.call(request).instrument(span),
+            header,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The response future of [`AssignRequestId`]: the handler's, in the request's span, with
+    /// the id added to its response.
+    pub struct WithRequestId<F> {
+        #[pin]
+        inner: Instrumented<F>,
+        header: Option<HeaderValue>,
+    }
+}
+
+impl<F, E> Future for WithRequestId<F>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut response = std::task::ready!(this.inner.poll(cx))?;
+        // Replaces any value already there: a function URL's headers are the guest's to choose.
+        if let Some(header) = this.header.take() {
+            response.headers_mut().insert(HEADER, header);
+        }
+        Poll::Ready(Ok(response))
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for RequestId {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
-        // Only a router served without `assign` has none; inventing one here would split the id.
+        // Only a router served without the layer has none; inventing one here would split the id.
         RequestId::of(&parts.extensions)
             .cloned()
             .ok_or_else(|| ApiError::Service("the request has no request id".into()))

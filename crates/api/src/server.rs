@@ -194,7 +194,7 @@ pub fn app(state: AppState) -> Router {
             crate::url_gateway::by_host,
         ))
         // Outermost: every response, the middlewares' own included, carries the request's id.
-        .layer(axum::middleware::from_fn(crate::request_id::assign))
+        .layer(crate::request_id::RequestIdLayer)
         .with_state(state)
 }
 

@@ -141,7 +141,7 @@ async fn invoke(
         .map_or_else(|| "127.0.0.1".to_string(), |c| c.0.ip().to_string());
     // The HTTP request's id is the invocation's and the event's `requestContext.requestId`.
     let Some(RequestId(request_id)) = RequestId::of(request.extensions()).cloned() else {
-        tracing::error!("a function URL request without a request id (request_id::assign is not layered)");
+        tracing::error!("a function URL request without a request id (RequestIdLayer is not layered)");
         return refuse(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
     };
     let (parts, body) = request.into_parts();
