@@ -1,5 +1,6 @@
 //! The registry under concurrency, over real HTTP: a store that is slow for one function delays
-//! nobody else, and reserved concurrency holds while unrelated writes change the registry.
+//! nobody else, reserved concurrency holds while unrelated writes change the registry, and the
+//! function cap holds for creates that overlap.
 
 mod support;
 
@@ -23,7 +24,7 @@ const SLOW_WRITE: Duration = Duration::from_secs(3);
 /// What any other request may take meanwhile (they take milliseconds).
 const PROMPT: Duration = Duration::from_secs(1);
 
-/// A local store whose puts of one key take [`SLOW_WRITE`] while `armed`.
+/// A local store whose puts of the keys under `slow_key` take [`SLOW_WRITE`] while `armed`.
 #[derive(Debug)]
 struct SlowStore {
     inner: LocalFileSystem,
@@ -45,7 +46,7 @@ impl ObjectStore for SlowStore {
         payload: PutPayload,
         opts: PutOptions,
     ) -> object_store::Result<PutResult> {
-        if self.armed.load(Ordering::SeqCst) && location.as_ref() == self.slow_key {
+        if self.armed.load(Ordering::SeqCst) && location.as_ref().starts_with(&self.slow_key) {
             tokio::time::sleep(SLOW_WRITE).await;
         }
         self.inner.put_opts(location, payload, opts).await
@@ -265,4 +266,52 @@ async fn reserved_concurrency_holds_under_unrelated_registry_writes() {
     stop.store(true, Ordering::SeqCst);
     let count = writes.await.expect("writer");
     assert!(count >= 10, "only {count} unrelated writes happened meanwhile");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_function_cap_holds_for_creates_that_overlap() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("store")).expect("mkdir");
+    // Every create stores its code first, slowly: all of them are in flight at once.
+    let store = SlowStore {
+        inner: LocalFileSystem::new_with_prefix(dir.path().join("store")).expect("store"),
+        slow_key: "code/".into(),
+        armed: Arc::new(AtomicBool::new(true)),
+    };
+    let live = server::serve_with(
+        dir.path(),
+        Settings {
+            store: Some(Arc::new(store)),
+            limits: lambkin_registry::RegistryLimits {
+                max_functions: 3,
+                ..Default::default()
+            },
+            ..Settings::default()
+        },
+    )
+    .await;
+    let wasm = server::b64(&support::example_bytes("hello"));
+    let creates = (0..8).map(|i| {
+        let mut body = server::create_body(&format!("f{i}"), json!({}));
+        body["Code"]["ZipFile"] = json!(wasm);
+        let live = &live;
+        async move { live.call("POST", "/2015-03-31/functions", Some(body)).await }
+    });
+    let answers = futures::future::join_all(creates).await;
+    let created = answers
+        .iter()
+        .filter(|(status, _, _)| *status == StatusCode::CREATED)
+        .count();
+    for (status, error, reply) in &answers {
+        assert!(
+            *status == StatusCode::CREATED
+                || (*status == StatusCode::BAD_REQUEST
+                    && error.as_deref() == Some("CodeStorageExceededException")),
+            "{status} {error:?} {reply}"
+        );
+    }
+    assert_eq!(created, 3, "exactly the cap is created: {answers:?}");
+    let (_, _, listed) = live.call("GET", "/2015-03-31/functions", None).await;
+    let listed = listed["Functions"].as_array().map_or(0, Vec::len);
+    assert_eq!(listed, 3);
 }

@@ -26,8 +26,8 @@ use lambkin_registry::model::{
 };
 use lambkin_registry::{
     ACCOUNT_CONCURRENCY, AliasInput, ConfigurationInput, CreateFunctionInput, PublishInput,
-    PublishLayerInput, Registry, UpdateCodeInput, UrlInput, event_config, package, provisioned, settings,
-    urls, validate, versions,
+    PublishLayerInput, Registry, UpdateCodeInput, UrlInput, aliases, event_config, package, provisioned,
+    settings, urls, validate, versions,
 };
 
 /// The fixture's account and region: ARNs naming others are not found.
@@ -284,8 +284,8 @@ fn publish_version(body: &[u8], fixture: &Fixture) -> Result<(), ApiError> {
 
 fn create_alias(body: &[u8], fixture: &Fixture) -> Result<(), ApiError> {
     let input: AliasInput = api::body(body)?;
-    let (_, version, _) = versions::check_new_alias(&input)?;
-    Ok(versions::check_routing(
+    let (_, version, _) = aliases::check_new_alias(&input)?;
+    Ok(aliases::check_routing(
         &fixture.record,
         &function_arn(),
         &version,
@@ -296,8 +296,8 @@ fn create_alias(body: &[u8], fixture: &Fixture) -> Result<(), ApiError> {
 fn update_alias(body: &[u8], fixture: &Fixture) -> Result<(), ApiError> {
     let input: AliasInput = api::body(body)?;
     let mut alias = fixture.record.aliases["live"].clone();
-    versions::apply_alias_update(&mut alias, input)?;
-    Ok(versions::check_routing(
+    aliases::apply_alias_update(&mut alias, input)?;
+    Ok(aliases::check_routing(
         &fixture.record,
         &function_arn(),
         &alias.function_version,

@@ -176,26 +176,31 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<AppState> {
 
 /// The whole HTTP API.
 pub fn app(state: AppState) -> Router {
-    Router::new()
+    let api = Router::new()
         .route("/health", get(health))
         .route("/lambkin/pools", get(pools))
         .merge(crate::router())
         // After the merge: it applies to the routes there are. axum's own 405 has an empty body.
         .method_not_allowed_fallback(unknown_operation)
         .fallback(unknown_operation)
-        .layer(axum::middleware::map_response(aws_error_for_oversized_bodies))
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn_with_state(
+        .layer(tower::util::MapResponseLayer::new(aws_error_for_oversized_bodies))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES));
+    // An anonymous server checks no signatures: no layer to pass through on every request.
+    let api = if state.auth.is_some() {
+        api.layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::auth::require_signature,
         ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            crate::url_gateway::by_host,
-        ))
-        // Outermost: every response, the middlewares' own included, carries the request's id.
-        .layer(crate::request_id::RequestIdLayer)
-        .with_state(state)
+    } else {
+        api
+    };
+    api.layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        crate::url_gateway::by_host,
+    ))
+    // Outermost: every response, the middlewares' own included, carries the request's id.
+    .layer(crate::request_id::RequestIdLayer)
+    .with_state(state)
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves; then stops accepting, lets requests in
@@ -262,7 +267,7 @@ async fn pools(axum::extract::State(state): axum::extract::State<AppState>) -> a
 }
 
 /// axum refuses a body over the limit with a plain-text 413; clients expect the AWS format.
-async fn aws_error_for_oversized_bodies(response: axum::response::Response) -> axum::response::Response {
+fn aws_error_for_oversized_bodies(response: axum::response::Response) -> axum::response::Response {
     use axum::response::IntoResponse;
     if response.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE
         && !response.headers().contains_key("x-amzn-ErrorType")

@@ -109,20 +109,20 @@ impl Registry {
         apply(&mut config, input.configuration, &self.read().layers)?;
         mark_in_progress(&mut config, true);
         let writer = self.writer(&name).await;
-        {
-            // Functions being created at the same moment under other names may each pass the
-            // cap: it bounds the store, not an exact count, and holds no global lock.
-            let state = self.read();
+        let _reservation = {
+            let mut state = self.write();
             if state.functions.contains_key(&name) {
                 return Err(RegistryError::Conflict(format!("Function already exist: {name}")));
             }
             super::RegistryLimits::check(
-                state.functions.len(),
+                state.functions.len() + state.creating,
                 self.limits.max_functions,
                 "functions",
                 "--max-functions",
             )?;
-        }
+            state.creating += 1;
+            super::CreateReservation { registry: self }
+        };
         self.put_code(&package.wasm_sha256, package.wasm).await?;
         let record = FunctionRecord {
             latest: VersionRecord {

@@ -20,6 +20,7 @@
 //! `Code.S3Bucket`/`S3Key` are read from a second object store, `buckets` (by default the
 //! directory `buckets/` of the data directory, one subdirectory per bucket).
 
+pub mod aliases;
 mod environment;
 mod error;
 pub mod event_config;
@@ -46,6 +47,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+pub use aliases::AliasInput;
 pub use environment::{MAX_ENVIRONMENT_BYTES, RESERVED_KEYS, validate_environment};
 pub use error::RegistryError;
 pub use functions::{CodeInput, ConfigurationInput, CreateFunctionInput, UpdateCodeInput};
@@ -56,7 +58,7 @@ pub use model::{AliasConfiguration, Cors, FunctionConfiguration, FunctionRecord,
 pub use provisioned::ProvisionedTarget;
 pub use settings::{ACCOUNT_CONCURRENCY, AccountSettings};
 pub use urls::{UrlInput, UrlTarget};
-pub use versions::{AliasInput, InvocationRoute, InvocationTarget, PublishInput};
+pub use versions::{InvocationRoute, InvocationTarget, PublishInput};
 
 /// What the registry is opened on.
 pub struct RegistryConfig {
@@ -156,6 +158,23 @@ struct State {
     /// Function URL id → (function, qualifier). May hold URLs since deleted: a lookup checks
     /// the function's record, which is the truth.
     urls: std::collections::HashMap<String, (String, String)>,
+    /// CreateFunction calls past the cap check and not yet finished: counted with `functions`
+    /// against the cap, so creates racing under different names cannot pass it together.
+    creating: usize,
+}
+
+/// A place under the function cap held by a CreateFunction until it ends, stored or failed.
+/// For the moment between the commit and the drop the new function counts twice: a create
+/// racing it at the very cap may be refused, none is let past it.
+struct CreateReservation<'a> {
+    registry: &'a Registry,
+}
+
+impl Drop for CreateReservation<'_> {
+    fn drop(&mut self) {
+        let mut state = self.registry.write();
+        state.creating = state.creating.saturating_sub(1);
+    }
 }
 
 impl Registry {
