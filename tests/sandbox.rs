@@ -562,3 +562,32 @@ async fn a_recycled_tmp_directory_never_shows_what_the_last_environment_left() {
         tokio::time::sleep(Duration::from_millis(15)).await;
     }
 }
+
+#[test]
+fn a_burst_of_loads_of_one_code_compiles_it_once_and_shares_it() {
+    // A sandbox of its own, on an empty compile cache: every load would have to compile.
+    let cache = tempfile::tempdir().expect("tempdir");
+    let sandbox = Sandbox::new(SandboxConfig {
+        compile_cache_dir: Some(cache.path().to_path_buf()),
+        environments_dir: None,
+    })
+    .expect("sandbox");
+    let wasm = support::example_bytes("hello");
+    let loads: Vec<_> = std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..8)
+            .map(|_| scope.spawn(|| sandbox.load(&wasm).expect("compiles")))
+            .collect();
+        threads.into_iter().map(|t| t.join().expect("thread")).collect()
+    });
+    assert_eq!(sandbox.compiles(), 1, "one compile for eight loads");
+    assert!(
+        loads.iter().all(|code| Arc::ptr_eq(code, &loads[0])),
+        "one shared module"
+    );
+
+    // Once nothing holds it, the next load reads the compile cache: still one compile.
+    drop(loads);
+    let again = sandbox.load(&wasm).expect("loads");
+    assert_eq!(sandbox.compiles(), 1);
+    drop(again);
+}

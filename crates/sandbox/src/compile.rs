@@ -23,32 +23,36 @@ impl CompileCache {
         }
     }
 
-    /// The compiled component for `wasm`, from the cache when it is there.
-    pub fn load_or_compile(
-        &self,
-        engine: &Engine,
-        wasm: &[u8],
-        sha256: &str,
-    ) -> Result<Component, SandboxError> {
-        let path = self.dir.join(format!("{sha256}.cwasm"));
-        if path.exists() {
-            // SAFETY: `deserialize_file` trusts the file to be a wasmtime artifact. This one lives
-            // in lambkin's own data directory, under a name lambkin gave it: the SHA-256 of the
-            // source and the fingerprint of this very engine build and configuration, and it was
-            // written complete (temp file + rename) by `Component::serialize` below. Nothing a
-            // request sends is ever written there except through that path.
-            match unsafe { Component::deserialize_file(engine, &path) } {
-                Ok(component) => return Ok(component),
-                Err(e) => {
-                    tracing::warn!(path = %path.display(), "discarding unusable compiled artifact: {e}")
-                }
+    /// The compiled component of the code with this SHA-256, when the cache holds a usable one.
+    pub fn load(&self, engine: &Engine, sha256: &str) -> Option<Component> {
+        let path = self.path(sha256);
+        if !path.exists() {
+            return None;
+        }
+        // SAFETY: `deserialize_file` trusts the file to be a wasmtime artifact. This one lives
+        // in lambkin's own data directory, under a name lambkin gave it: the SHA-256 of the
+        // source and the fingerprint of this very engine build and configuration, and it was
+        // written complete (temp file + rename) by `Component::serialize` in `store`. Nothing a
+        // request sends is ever written there except through that path.
+        match unsafe { Component::deserialize_file(engine, &path) } {
+            Ok(component) => Some(component),
+            Err(e) => {
+                tracing::warn!(path = %path.display(), "discarding unusable compiled artifact: {e}");
+                None
             }
         }
-        let component = compile(engine, wasm)?;
-        if let Err(e) = self.store(&path, &component) {
+    }
+
+    /// Keeps a compiled component for the next load (a failure costs a compile later, no more).
+    pub fn keep(&self, sha256: &str, component: &Component) {
+        let path = self.path(sha256);
+        if let Err(e) = self.store(&path, component) {
             tracing::warn!(path = %path.display(), "could not cache compiled artifact: {e}");
         }
-        Ok(component)
+    }
+
+    fn path(&self, sha256: &str) -> PathBuf {
+        self.dir.join(format!("{sha256}.cwasm"))
     }
 
     fn store(&self, path: &Path, component: &Component) -> anyhow::Result<()> {

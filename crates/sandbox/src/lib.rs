@@ -16,9 +16,10 @@ mod snapshot;
 mod tmp_dirs;
 mod tmp_quota;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedSender;
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
@@ -143,6 +144,8 @@ pub struct PreparedFunction {
     pub spec: FunctionSpec,
     pre: FunctionPre<EnvState>,
     sandbox: Sandbox,
+    /// Keeps the code shared while this version is prepared (see [`Sandbox::load`]).
+    _code: Arc<Code>,
 }
 
 /// The process's sandbox. Cheap to clone.
@@ -155,6 +158,12 @@ struct SandboxInner {
     engine: Engine,
     linker: Linker<EnvState>,
     cache: Option<compile::CompileCache>,
+    /// Loaded code by SHA-256, while any prepared version holds it: the versions of one code
+    /// share one compile, one mapping and one open file. A std lock, held for a lookup only;
+    /// each slot's own lock is held across its load, on a blocking thread.
+    loaded: Mutex<HashMap<String, Arc<Mutex<Weak<Code>>>>>,
+    /// Compiles run (loads from the compile cache not counted).
+    compiles: AtomicU64,
     /// The environments' `/tmp` directories.
     tmp_dirs: tmp_dirs::TmpDirPool,
     /// Keeps the default environments directory alive (and removes it with the sandbox).
@@ -186,6 +195,8 @@ impl Sandbox {
                 engine,
                 linker,
                 cache,
+                loaded: Mutex::default(),
+                compiles: AtomicU64::new(0),
                 tmp_dirs: tmp_dirs::TmpDirPool::new(environments_dir)?,
                 _owned_environments_dir: owned,
                 pooling,
@@ -194,23 +205,58 @@ impl Sandbox {
         })
     }
 
+    /// How many times code was compiled (not found in the compile cache) since the start.
+    pub fn compiles(&self) -> u64 {
+        self.inner.compiles.load(Ordering::Relaxed)
+    }
+
     /// Whether instances come from the pooling allocator (else on-demand).
     pub fn uses_pooling_allocator(&self) -> bool {
         self.inner.pooling
     }
 
-    /// Compiles `wasm` (or loads it from the compile cache).
-    pub fn load(&self, wasm: &[u8]) -> Result<Code, SandboxError> {
+    /// Compiles `wasm` (or loads it from the compile cache), once for any number of callers: a
+    /// burst of versions with the same code waits for one load, and code already loaded for a
+    /// prepared version is shared. Blocks; call it off the async runtime's threads.
+    pub fn load(&self, wasm: &[u8]) -> Result<Arc<Code>, SandboxError> {
         let sha256 = code_sha256(wasm);
-        let component = match &self.inner.cache {
-            Some(cache) => cache.load_or_compile(&self.inner.engine, wasm, &sha256)?,
-            None => compile::compile(&self.inner.engine, wasm)?,
+        let slot = {
+            let mut loaded = lock(&self.inner.loaded);
+            // Forget code no version holds any more (a slot being loaded is kept).
+            loaded.retain(|_, slot| slot.try_lock().map_or(true, |code| code.strong_count() > 0));
+            loaded.entry(sha256.clone()).or_default().clone()
         };
-        Ok(Code { sha256, component })
+        let mut slot = lock(&slot);
+        if let Some(code) = slot.upgrade() {
+            return Ok(code);
+        }
+        let cached = self
+            .inner
+            .cache
+            .as_ref()
+            .and_then(|cache| cache.load(&self.inner.engine, &sha256));
+        let component = match cached {
+            Some(component) => component,
+            None => {
+                self.inner.compiles.fetch_add(1, Ordering::Relaxed);
+                let component = compile::compile(&self.inner.engine, wasm)?;
+                if let Some(cache) = &self.inner.cache {
+                    cache.keep(&sha256, &component);
+                }
+                component
+            }
+        };
+        let code = Arc::new(Code { sha256, component });
+        *slot = Arc::downgrade(&code);
+        Ok(code)
     }
 
     /// Links the code against the host once, for one function version.
-    pub fn prepare(&self, code: &Code, spec: FunctionSpec) -> Result<Arc<PreparedFunction>, SandboxError> {
+    pub fn prepare(
+        &self,
+        code: &Arc<Code>,
+        spec: FunctionSpec,
+    ) -> Result<Arc<PreparedFunction>, SandboxError> {
         let instance_pre = self
             .inner
             .linker
@@ -221,8 +267,15 @@ impl Sandbox {
             spec,
             pre,
             sandbox: self.clone(),
+            _code: code.clone(),
         }))
     }
+}
+
+// A panic in a load leaves a slot with no code (the next caller loads again) and the map with
+// at most a slot nobody fills, so a poisoned lock is taken as it is.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn build_linker(engine: &Engine) -> wasmtime::Result<Linker<EnvState>> {
