@@ -3,81 +3,9 @@
 
 mod support;
 
-use base64::Engine as _;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
-
-/// A port nobody listens on right now.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
-fn serve(port: u16, data: &std::path::Path, args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_lambkin"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .args(args)
-        .env("LAMBKIN_DATA_DIR", data)
-        .env("LAMBKIN_ASYNC_TIME_SCALE", "0.001")
-        .env_remove("LAMBKIN_LOG")
-        .env_remove("LAMBKIN_ACCESS_KEY_ID")
-        .env_remove("LAMBKIN_SECRET_ACCESS_KEY")
-        .env_remove("LAMBKIN_CREDENTIALS_FILE")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn lambkin serve")
-}
-
-/// One HTTP/1.1 request on a new connection; the whole response as text, or None when nobody
-/// answers.
-fn request(port: u16, method: &str, path: &str, headers: &str, body: &str) -> Option<String> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\n{headers}Content-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    Some(response)
-}
-
-fn comes_up(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while request(port, "GET", "/health", "", "").is_none_or(|r| !r.starts_with("HTTP/1.1 200")) {
-        assert!(Instant::now() < deadline, "lambkin serve did not come up");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// CreateFunction from the `counter` example, then waits until it is Active.
-fn deploy_counter(port: u16, name: &str) {
-    let zip = base64::engine::general_purpose::STANDARD.encode(support::example_bytes("counter"));
-    let body = serde_json::json!({
-        "FunctionName": name,
-        "Role": "arn:aws:iam::000000000000:role/lambda-role",
-        "Runtime": "provided.al2023",
-        "Handler": "counter.wasm",
-        "Code": { "ZipFile": zip },
-    })
-    .to_string();
-    let created = request(port, "POST", "/2015-03-31/functions", "", &body).expect("response");
-    assert!(created.starts_with("HTTP/1.1 201"), "{created}");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let path = format!("/2015-03-31/functions/{name}/configuration");
-    while !request(port, "GET", &path, "", "").is_some_and(|r| r.contains("\"State\":\"Active\"")) {
-        assert!(Instant::now() < deadline, "{name} never became Active");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
+use support::process::{comes_up, deploy, free_port, request, serve};
 
 fn terminate(server: &Child) {
     let killed = Command::new("kill")
@@ -107,7 +35,7 @@ fn sigterm_lets_the_running_invocation_finish_and_exits_0() {
     let (port, data) = (free_port(), tempfile::tempdir().expect("tempdir"));
     let mut server = serve(port, data.path(), &[]);
     comes_up(port);
-    deploy_counter(port, "busy");
+    deploy(port, "counter", "busy");
 
     let invocation = std::thread::spawn(move || {
         let started = Instant::now();
@@ -151,7 +79,7 @@ fn the_drain_is_bounded_by_the_shutdown_timeout() {
     let (port, data) = (free_port(), tempfile::tempdir().expect("tempdir"));
     let mut server = serve(port, data.path(), &["--shutdown-timeout", "1"]);
     comes_up(port);
-    deploy_counter(port, "stuck");
+    deploy(port, "counter", "stuck");
     let invocation = std::thread::spawn(move || {
         request(
             port,
@@ -182,7 +110,7 @@ fn events_accepted_before_sigterm_are_delivered_after_a_restart() {
     let (port, data) = (free_port(), tempfile::tempdir().expect("tempdir"));
     let mut server = serve(port, data.path(), &["--shutdown-timeout", "1"]);
     comes_up(port);
-    deploy_counter(port, "later");
+    deploy(port, "counter", "later");
     let reserved = request(
         port,
         "PUT",

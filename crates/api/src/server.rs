@@ -260,10 +260,14 @@ async fn health(
 
 /// lambkin's own view of its execution environments: per function version, environments
 /// initialising, idle and busy, provisioned ones, cold starts; per function, invocations
-/// running and throttles.
+/// running and throttles; how many compiles ran.
 async fn pools(axum::extract::State(state): axum::extract::State<AppState>) -> axum::Json<serde_json::Value> {
     let (pools, functions) = state.invoker.report().await;
-    axum::Json(serde_json::json!({ "pools": pools, "functions": functions }))
+    axum::Json(serde_json::json!({
+        "pools": pools,
+        "functions": functions,
+        "compiles": state.sandbox.compiles(),
+    }))
 }
 
 /// axum refuses a body over the limit with a plain-text 413; clients expect the AWS format.

@@ -113,6 +113,7 @@ impl Invoker {
                 let generation = invoker.registry.generation();
                 if seen != Some(generation) {
                     seen = Some(generation);
+                    invoker.forget_removed(generation);
                     invoker.allocate_provisioned().await;
                 }
                 let pools: Vec<_> = lock(&invoker.deployed).values().cloned().collect();
@@ -124,6 +125,38 @@ impl Invoker {
                 }
             }
         })
+    }
+
+    /// Lets go of what deleted functions and versions held: their pools (with their idle
+    /// environments and compiled code, and so its open file) and every route cached before
+    /// `generation`. Invocations still running keep their own pool until they end.
+    fn forget_removed(&self, generation: u64) {
+        // Dropped after the locks: a pool's last reference shuts its environments down.
+        let stale_routes: Vec<Arc<Route>> = {
+            let mut routes = write(&self.routes);
+            let stale: Vec<String> = routes
+                .iter()
+                .filter(|(_, route)| route.generation != generation)
+                .map(|(key, _)| key.clone())
+                .collect();
+            stale.iter().filter_map(|key| routes.remove(key)).collect()
+        };
+        let removed: Vec<Arc<EnvironmentPool>> = {
+            let mut deployed = lock(&self.deployed);
+            let gone: Vec<_> = deployed
+                .keys()
+                .filter(|(function, version)| !self.registry.has_version(function, version))
+                .cloned()
+                .collect();
+            gone.iter().filter_map(|key| deployed.remove(key)).collect()
+        };
+        drop(stale_routes);
+        if !removed.is_empty() {
+            tracing::debug!(
+                pools = removed.len(),
+                "pools of deleted functions and versions released"
+            );
+        }
     }
 
     /// Sets every pool's provisioned target from the registry's configurations (an alias's go

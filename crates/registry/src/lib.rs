@@ -306,6 +306,18 @@ impl Registry {
         Ok(())
     }
 
+    /// Whether `version` ($LATEST or a number) of function `name` exists.
+    pub fn has_version(&self, name: &str, version: &str) -> bool {
+        let state = self.read();
+        let Some(record) = state.functions.get(name) else {
+            return false;
+        };
+        version == "$LATEST"
+            || version
+                .parse::<u64>()
+                .is_ok_and(|number| record.versions.contains_key(&number))
+    }
+
     /// Changes each time any function's record may have changed.
     pub fn generation(&self) -> u64 {
         self.generation.load(std::sync::atomic::Ordering::Acquire)

@@ -1,0 +1,78 @@
+//! A real `lambkin serve` process for the tests that need one (signals, open files): spawned on
+//! a port of its own, talked to over plain HTTP/1.1 sockets.
+
+use base64::Engine as _;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+pub fn serve(port: u16, data: &std::path::Path, args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_lambkin"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(args)
+        .env("LAMBKIN_DATA_DIR", data)
+        .env("LAMBKIN_ASYNC_TIME_SCALE", "0.001")
+        .env_remove("LAMBKIN_LOG")
+        .env_remove("LAMBKIN_ACCESS_KEY_ID")
+        .env_remove("LAMBKIN_SECRET_ACCESS_KEY")
+        .env_remove("LAMBKIN_CREDENTIALS_FILE")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn lambkin serve")
+}
+
+/// One HTTP/1.1 request on a new connection; the whole response as text, or None when nobody
+/// answers.
+pub fn request(port: u16, method: &str, path: &str, headers: &str, body: &str) -> Option<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\n{headers}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    Some(response)
+}
+
+pub fn comes_up(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while request(port, "GET", "/health", "", "").is_none_or(|r| !r.starts_with("HTTP/1.1 200")) {
+        assert!(Instant::now() < deadline, "lambkin serve did not come up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// CreateFunction from `example`, then waits until it is Active.
+pub fn deploy(port: u16, example: &str, name: &str) {
+    let zip = base64::engine::general_purpose::STANDARD.encode(super::example_bytes(example));
+    let body = serde_json::json!({
+        "FunctionName": name,
+        "Role": "arn:aws:iam::000000000000:role/lambda-role",
+        "Runtime": "provided.al2023",
+        "Handler": format!("{example}.wasm"),
+        "Code": { "ZipFile": zip },
+    })
+    .to_string();
+    let created = request(port, "POST", "/2015-03-31/functions", "", &body).expect("response");
+    assert!(created.starts_with("HTTP/1.1 201"), "{created}");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let path = format!("/2015-03-31/functions/{name}/configuration");
+    while !request(port, "GET", &path, "", "").is_some_and(|r| r.contains("\"State\":\"Active\"")) {
+        assert!(Instant::now() < deadline, "{name} never became Active");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
