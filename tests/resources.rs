@@ -1,10 +1,12 @@
 //! What a deployed version holds follows the registry, on a real `lambkin serve`: versions of one
 //! code share one compiled module (one open file, not one per version), and deleting functions
-//! gives back their pools and their compiled code's open files.
+//! gives back their pools and their compiled code's open files; the server raises its own limit
+//! on open files.
 
 mod support;
 
 use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use support::process::{comes_up, deploy, free_port, request, serve};
 
@@ -74,4 +76,46 @@ fn versions_of_one_code_share_one_module_and_deletes_release_it() {
 
     let _ = server.kill();
     let _ = server.wait();
+}
+
+/// The soft and hard limits on open files of process `pid`.
+fn open_files_limits(pid: u32) -> (u64, u64) {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).expect("limits");
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .expect("a Max open files line");
+    let numbers: Vec<u64> = line
+        .split_whitespace()
+        .filter_map(|word| word.parse().ok())
+        .collect();
+    (numbers[0], numbers[1])
+}
+
+#[test]
+fn serve_raises_its_open_files_limit_to_the_hard_limit() {
+    let (port, data) = (free_port(), tempfile::tempdir().expect("tempdir"));
+    // Started as a service manager with a low default would start it.
+    let mut server = Command::new("sh")
+        .arg("-c")
+        .arg(r#"ulimit -Sn 256 && exec "$0" serve --listen "127.0.0.1:$1""#)
+        .arg(env!("CARGO_BIN_EXE_lambkin"))
+        .arg(port.to_string())
+        .env("LAMBKIN_DATA_DIR", data.path())
+        .env_remove("LAMBKIN_ACCESS_KEY_ID")
+        .env_remove("LAMBKIN_SECRET_ACCESS_KEY")
+        .env_remove("LAMBKIN_CREDENTIALS_FILE")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn lambkin serve");
+    comes_up(port);
+    let (soft, hard) = open_files_limits(server.id());
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(
+        hard > 256,
+        "this machine's hard limit ({hard}) leaves nothing to raise"
+    );
+    assert_eq!(soft, hard, "the soft limit is raised to the hard one");
 }

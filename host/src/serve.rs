@@ -10,6 +10,7 @@ use std::sync::Arc;
 use crate::config::ServeArgs;
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    raise_open_files_limit();
     let data_dir = args.common.data_dir.clone();
     let credentials = lambkin_api::auth::Credentials::load(
         args.credentials_file.as_deref(),
@@ -116,4 +117,14 @@ fn local_store(dir: &std::path::Path) -> anyhow::Result<Arc<dyn object_store::Ob
         .with_context(|| format!("opening the store at {}", dir.display()))?
         .with_fsync(true);
     Ok(Arc::new(store))
+}
+
+/// Raises the soft limit on open files to the hard one: every connection, compiled module and
+/// environment holds descriptors, and a service default of 1,024 is reached long before memory
+/// or CPU is.
+fn raise_open_files_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::info!(limit, "open files limit"),
+        Err(e) => tracing::warn!("could not raise the open files limit: {e}"),
+    }
 }
