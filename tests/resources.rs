@@ -6,9 +6,9 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
-use support::process::{comes_up, deploy, free_port, request, serve};
+use support::process::{comes_up, deploy, free_port, request, serve, server_settings};
 
 /// The server's open files that are compiled modules of its compile cache.
 fn open_compiled_modules(pid: u32, data: &Path) -> usize {
@@ -96,17 +96,13 @@ fn open_files_limits(pid: u32) -> (u64, u64) {
 fn serve_raises_its_open_files_limit_to_the_hard_limit() {
     let (port, data) = (free_port(), tempfile::tempdir().expect("tempdir"));
     // Started as a service manager with a low default would start it.
-    let mut server = Command::new("sh")
+    let mut shell = Command::new("sh");
+    shell
         .arg("-c")
         .arg(r#"ulimit -Sn 256 && exec "$0" serve --listen "127.0.0.1:$1""#)
         .arg(env!("CARGO_BIN_EXE_lambkin"))
-        .arg(port.to_string())
-        .env("LAMBKIN_DATA_DIR", data.path())
-        .env_remove("LAMBKIN_ACCESS_KEY_ID")
-        .env_remove("LAMBKIN_SECRET_ACCESS_KEY")
-        .env_remove("LAMBKIN_CREDENTIALS_FILE")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .arg(port.to_string());
+    let mut server = server_settings(&mut shell, data.path())
         .spawn()
         .expect("spawn lambkin serve");
     comes_up(port);

@@ -17,9 +17,19 @@ pub fn free_port() -> u16 {
 }
 
 pub fn serve(port: u16, data: &std::path::Path, args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_lambkin"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lambkin"));
+    command
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .args(args)
+        .args(args);
+    server_settings(&mut command, data)
+        .spawn()
+        .expect("spawn lambkin serve")
+}
+
+/// What every test server runs with: `data` as its data directory, anonymous, fast async
+/// retries, no output.
+pub fn server_settings<'a>(command: &'a mut Command, data: &std::path::Path) -> &'a mut Command {
+    command
         .env("LAMBKIN_DATA_DIR", data)
         .env("LAMBKIN_ASYNC_TIME_SCALE", "0.001")
         .env_remove("LAMBKIN_LOG")
@@ -28,8 +38,6 @@ pub fn serve(port: u16, data: &std::path::Path, args: &[&str]) -> Child {
         .env_remove("LAMBKIN_CREDENTIALS_FILE")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn lambkin serve")
 }
 
 /// One HTTP/1.1 request on a new connection; the whole response as text, or None when nobody
