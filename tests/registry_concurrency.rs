@@ -4,90 +4,19 @@
 
 mod support;
 
-use async_trait::async_trait;
-use futures::stream::BoxStream;
 use object_store::local::LocalFileSystem;
-use object_store::path::Path as StorePath;
-use object_store::{
-    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
-    PutMultipartOptions, PutOptions, PutPayload, PutResult,
-};
 use reqwest::StatusCode;
 use serde_json::json;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use support::server::{self, Live, Settings};
+use support::store::{Fault, FaultyStore};
 
 /// How long a write of the slow function's record takes while the store is armed.
 const SLOW_WRITE: Duration = Duration::from_secs(3);
 /// What any other request may take meanwhile (they take milliseconds).
 const PROMPT: Duration = Duration::from_secs(1);
-
-/// A local store whose puts of the keys under `slow_key` take [`SLOW_WRITE`] while `armed`.
-#[derive(Debug)]
-struct SlowStore {
-    inner: LocalFileSystem,
-    slow_key: String,
-    armed: Arc<AtomicBool>,
-}
-
-impl std::fmt::Display for SlowStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SlowStore({})", self.inner)
-    }
-}
-
-#[async_trait]
-impl ObjectStore for SlowStore {
-    async fn put_opts(
-        &self,
-        location: &StorePath,
-        payload: PutPayload,
-        opts: PutOptions,
-    ) -> object_store::Result<PutResult> {
-        if self.armed.load(Ordering::SeqCst) && location.as_ref().starts_with(&self.slow_key) {
-            tokio::time::sleep(SLOW_WRITE).await;
-        }
-        self.inner.put_opts(location, payload, opts).await
-    }
-
-    async fn put_multipart_opts(
-        &self,
-        location: &StorePath,
-        opts: PutMultipartOptions,
-    ) -> object_store::Result<Box<dyn MultipartUpload>> {
-        self.inner.put_multipart_opts(location, opts).await
-    }
-
-    async fn get_opts(&self, location: &StorePath, options: GetOptions) -> object_store::Result<GetResult> {
-        self.inner.get_opts(location, options).await
-    }
-
-    fn delete_stream(
-        &self,
-        locations: BoxStream<'static, object_store::Result<StorePath>>,
-    ) -> BoxStream<'static, object_store::Result<StorePath>> {
-        self.inner.delete_stream(locations)
-    }
-
-    fn list(&self, prefix: Option<&StorePath>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
-        self.inner.list(prefix)
-    }
-
-    async fn list_with_delimiter(&self, prefix: Option<&StorePath>) -> object_store::Result<ListResult> {
-        self.inner.list_with_delimiter(prefix).await
-    }
-
-    async fn copy_opts(
-        &self,
-        from: &StorePath,
-        to: &StorePath,
-        options: CopyOptions,
-    ) -> object_store::Result<()> {
-        self.inner.copy_opts(from, to, options).await
-    }
-}
 
 /// Times one request; asserts it answered `expected` promptly.
 async fn prompt(live: &Live, what: &str, method: &str, path: &str, body: Option<serde_json::Value>) {
@@ -106,10 +35,11 @@ async fn a_slow_store_write_for_one_function_delays_no_one_else() {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::create_dir_all(dir.path().join("store")).expect("mkdir");
     let armed = Arc::new(AtomicBool::new(false));
-    let store = SlowStore {
+    let store = FaultyStore {
         inner: LocalFileSystem::new_with_prefix(dir.path().join("store")).expect("store"),
-        slow_key: "functions/slow.json".into(),
+        key_prefix: "functions/slow.json".into(),
         armed: armed.clone(),
+        fault: Fault::Slow(SLOW_WRITE),
     };
     let live = server::serve_with(
         dir.path(),
@@ -273,10 +203,11 @@ async fn the_function_cap_holds_for_creates_that_overlap() {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::create_dir_all(dir.path().join("store")).expect("mkdir");
     // Every create stores its code first, slowly: all of them are in flight at once.
-    let store = SlowStore {
+    let store = FaultyStore {
         inner: LocalFileSystem::new_with_prefix(dir.path().join("store")).expect("store"),
-        slow_key: "code/".into(),
+        key_prefix: "code/".into(),
         armed: Arc::new(AtomicBool::new(true)),
+        fault: Fault::Slow(SLOW_WRITE),
     };
     let live = server::serve_with(
         dir.path(),

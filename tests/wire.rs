@@ -299,3 +299,36 @@ async fn a_method_a_route_does_not_take_is_an_unknown_operation() {
         "UnknownOperationException",
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_failure_is_a_service_exception_that_shows_no_server_path() {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+    use support::store::{Fault, FaultyStore};
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("store")).expect("mkdir");
+    // As a read-only data directory makes the local store fail: the error names the file.
+    let store = FaultyStore {
+        inner: object_store::local::LocalFileSystem::new_with_prefix(dir.path().join("store"))
+            .expect("store"),
+        key_prefix: "code/".into(),
+        armed: Arc::new(AtomicBool::new(true)),
+        fault: Fault::Fail("/var/lib/lambkin/data/code/4f2a.wasm#1: Read-only file system (os error 30)"),
+    };
+    let live = support::server::serve_with(
+        dir.path(),
+        support::server::Settings {
+            store: Some(Arc::new(store)),
+            ..Default::default()
+        },
+    )
+    .await;
+    let mut body = support::server::create_body("refused", json!({}));
+    body["Code"]["ZipFile"] = json!(support::server::b64(&support::example_bytes("hello")));
+    let (status, error, reply) = live.call("POST", "/2015-03-31/functions", Some(body)).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{reply}");
+    assert_eq!(error.as_deref(), Some("ServiceException"), "{reply}");
+    let message = reply["Message"].as_str().unwrap_or_default();
+    assert_eq!(message, lambkin_api::error::SERVICE_MESSAGE);
+    assert!(!reply.to_string().contains("/var/lib"), "{reply}");
+}

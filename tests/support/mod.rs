@@ -4,6 +4,7 @@
 
 pub mod process;
 pub mod server;
+pub mod store;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -77,10 +77,24 @@ impl ApiError {
     }
 }
 
+/// What a caller is told of a failure of lambkin's own (the detail is in the server's log).
+pub const SERVICE_MESSAGE: &str =
+    "lambkin could not complete the request; its log has the details under this request's x-amzn-RequestId";
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (code, status) = self.code_and_status();
-        let mut body = serde_json::json!({ "Type": self.kind(), "Message": self.to_string() });
+        let message = match &self {
+            // A failure of lambkin's own (its store, a task): the detail names server paths and
+            // internals, so it goes to the server's log, in the request's span, and the caller
+            // gets the request id to quote.
+            ApiError::Service(detail) => {
+                tracing::error!("the request failed: {detail}");
+                SERVICE_MESSAGE.to_string()
+            }
+            other => other.to_string(),
+        };
+        let mut body = serde_json::json!({ "Type": self.kind(), "Message": message });
         if let ApiError::TooManyRequests(_, reason) = &self {
             body["Reason"] = serde_json::json!(reason);
         }
