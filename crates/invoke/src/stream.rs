@@ -146,10 +146,23 @@ mod tests {
 
     /// A function that writes `chunks` then returns `returned`, read to the end under `cap`.
     async fn read(cap: usize, chunks: &'static [&'static str], returned: &'static str) -> Vec<String> {
+        read_paced(cap, chunks, returned, true).await
+    }
+
+    /// As [`read`]; with `pause`, the function yields after each chunk, else it writes them all
+    /// and returns at once.
+    async fn read_paced(
+        cap: usize,
+        chunks: &'static [&'static str],
+        returned: &'static str,
+        pause: bool,
+    ) -> Vec<String> {
         let mut stream = ResponseStream::new(cap, |sender| async move {
             for chunk in chunks {
                 let _ = sender.send(Bytes::from_static(chunk.as_bytes()));
-                tokio::task::yield_now().await;
+                if pause {
+                    tokio::task::yield_now().await;
+                }
             }
             Returned(Ok(returned.as_bytes().to_vec()))
         });
@@ -191,18 +204,7 @@ mod tests {
 
     #[tokio::test]
     async fn chunks_sent_just_before_returning_are_not_lost() {
-        let mut stream = ResponseStream::new(100, |sender| async move {
-            for chunk in ["x", "y", "z"] {
-                let _ = sender.send(Bytes::from_static(chunk.as_bytes()));
-            }
-            Returned(Ok(Vec::new()))
-        });
-        let mut chunks = Vec::new();
-        while let Some(event) = stream.next().await {
-            if let StreamEvent::Chunk(bytes) = event {
-                chunks.push(bytes);
-            }
-        }
-        assert_eq!(chunks, ["x", "y", "z"]);
+        let events = read_paced(100, &["x", "y", "z"], "", false).await;
+        assert_eq!(events, ["x", "y", "z", "<end >"]);
     }
 }
