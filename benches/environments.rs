@@ -47,7 +47,7 @@ fn prepare(sandbox: &Sandbox, wasm: &[u8], example: &str, restored: bool) -> Arc
 fn snapshot(runtime: &tokio::runtime::Runtime, sandbox: &Sandbox, example: &str) -> Arc<PreparedFunction> {
     let spec = FunctionSpec::new(example, "us-east-1", "000000000000");
     let wasm = runtime
-        .block_on(sandbox.snapshot(&support::example_bytes(example), spec))
+        .block_on(sandbox.snapshot(support::example_bytes(example).into(), spec))
         .expect("snapshot");
     prepare(sandbox, &wasm, example, true)
 }
@@ -75,6 +75,7 @@ fn new_sandbox() -> Sandbox {
     let sandbox = Sandbox::new(SandboxConfig {
         compile_cache_dir: Some(std::env::temp_dir().join("lambkin-bench-compiled")),
         environments_dir: None,
+        ..SandboxConfig::default()
     })
     .expect("sandbox");
     assert!(

@@ -29,6 +29,7 @@ fn invocation(c: &mut Criterion) {
     let sandbox = Sandbox::new(SandboxConfig {
         compile_cache_dir: Some(cache),
         environments_dir: None,
+        ..SandboxConfig::default()
     })
     .expect("sandbox");
     let code = sandbox

@@ -17,6 +17,7 @@ fn sandbox() -> &'static Sandbox {
         Sandbox::new(SandboxConfig {
             compile_cache_dir: Some(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("compiled")),
             environments_dir: None,
+            ..SandboxConfig::default()
         })
         .expect("sandbox")
     })
@@ -472,7 +473,7 @@ async fn restored(example: &str, configure: impl FnOnce(&mut FunctionSpec)) -> A
     let mut spec = FunctionSpec::new(example, "eu-west-1", "123456789012");
     configure(&mut spec);
     let snapshot = sandbox()
-        .snapshot(&support::example_bytes(example), spec.clone())
+        .snapshot(support::example_bytes(example).into(), spec.clone())
         .await
         .expect("snapshot");
     spec.restored = true;
@@ -521,7 +522,7 @@ async fn a_snapshot_of_a_failing_init_is_refused_with_its_error() {
     let mut spec = FunctionSpec::new("counter", "eu-west-1", "123456789012");
     spec.environment.insert("FAIL_INIT".into(), "1".into());
     let error = sandbox()
-        .snapshot(&support::example_bytes("counter"), spec)
+        .snapshot(support::example_bytes("counter").into(), spec)
         .await
         .map(|snapshot| snapshot.len())
         .expect_err("refused");
@@ -570,6 +571,7 @@ fn a_burst_of_loads_of_one_code_compiles_it_once_and_shares_it() {
     let sandbox = Sandbox::new(SandboxConfig {
         compile_cache_dir: Some(cache.path().to_path_buf()),
         environments_dir: None,
+        ..SandboxConfig::default()
     })
     .expect("sandbox");
     let wasm = support::example_bytes("hello");

@@ -64,6 +64,14 @@ pub struct ServeArgs {
     /// Seconds an on-demand execution environment may stay idle before it is shut down.
     #[arg(long, env = "LAMBKIN_IDLE_TIMEOUT", default_value_t = IDLE_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub idle_timeout: u64,
+    /// Execution environments this node holds at once, all functions together (default: one
+    /// per 16 MiB of memory, 64 to 8,192). Past it, idle environments are evicted least recently
+    /// used first; with none idle, invocations are throttled.
+    #[arg(long, env = "LAMBKIN_MAX_ENVIRONMENTS", value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub max_environments: Option<u32>,
+    /// Compiles and SnapStart snapshots that run at once (default: one per core, at most 16).
+    #[arg(long, env = "LAMBKIN_COMPILE_WORKERS", value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub compile_workers: Option<u32>,
     /// Most bytes a streamed response may carry (Lambda: 20 MB).
     #[arg(long, env = "LAMBKIN_STREAM_MAX_BYTES", default_value_t = FrontDoor::default().stream_max_bytes)]
     pub stream_max_bytes: usize,

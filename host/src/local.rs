@@ -22,6 +22,9 @@ pub async fn run(args: InvokeArgs) -> anyhow::Result<ExitCode> {
     let sandbox = Sandbox::new(SandboxConfig {
         compile_cache_dir: Some(args.common.data_dir.join("compiled")),
         environments_dir: None,
+        // One invocation in one environment.
+        environments: 1,
+        compile_workers: 1,
     })?;
     let name = function_name(&args);
     let mut spec = FunctionSpec::new(&name, &args.common.region, &args.common.account_id);

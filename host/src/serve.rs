@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::config::ServeArgs;
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    raise_open_files_limit();
+    let open_files = raise_open_files_limit();
     let data_dir = args.common.data_dir.clone();
     let credentials = lambkin_api::auth::Credentials::load(
         args.credentials_file.as_deref(),
@@ -19,9 +19,18 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     )?;
     lambkin_api::auth::check_exposure(args.listen, &credentials, args.allow_anonymous)
         .map_err(anyhow::Error::msg)?;
+    let defaults = SandboxConfig::default();
     let sandbox = Sandbox::new(SandboxConfig {
         compile_cache_dir: Some(data_dir.join("compiled")),
         environments_dir: None,
+        environments: fit_open_files(
+            "execution environments",
+            args.max_environments.unwrap_or(defaults.environments),
+            open_files / ENVIRONMENTS_SHARE_OF_OPEN_FILES,
+        ),
+        compile_workers: args
+            .compile_workers
+            .map_or(defaults.compile_workers, |n| n as usize),
     })?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -58,7 +67,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         },
     })
     .await?;
-    tracing::info!(%address, signed = state.auth.is_some(), pooling = sandbox.uses_pooling_allocator(), queued = state.events.depth(), "lambkin serving");
+    tracing::info!(%address, signed = state.auth.is_some(), pooling = sandbox.uses_pooling_allocator(), environments = sandbox.environments(), queued = state.events.depth(), "lambkin serving");
     server::run(listener, state, shutdown_signal()).await?;
     tracing::info!("lambkin stopped");
     Ok(())
@@ -119,12 +128,35 @@ fn local_store(dir: &std::path::Path) -> anyhow::Result<Arc<dyn object_store::Ob
     Ok(Arc::new(store))
 }
 
-/// Raises the soft limit on open files to the hard one: every connection, compiled module and
-/// environment holds descriptors, and a service default of 1,024 is reached long before memory
-/// or CPU is.
-fn raise_open_files_limit() {
+/// Each execution environment holds one descriptor (its `/tmp`): at most this share of the
+/// open-files limit goes to them, leaving the rest to connections, the store and compiled code.
+const ENVIRONMENTS_SHARE_OF_OPEN_FILES: u64 = 2;
+
+/// Raises the soft limit on open files to the hard one and returns it: every connection,
+/// compiled module and environment holds descriptors, and a service default of 1,024 is reached
+/// long before memory or CPU is.
+fn raise_open_files_limit() -> u64 {
     match rlimit::increase_nofile_limit(u64::MAX) {
-        Ok(limit) => tracing::info!(limit, "open files limit"),
-        Err(e) => tracing::warn!("could not raise the open files limit: {e}"),
+        Ok(limit) => {
+            tracing::info!(limit, "open files limit");
+            limit
+        }
+        Err(e) => {
+            tracing::warn!("could not raise the open files limit: {e}");
+            rlimit::getrlimit(rlimit::Resource::NOFILE).map_or(1024, |(soft, _)| soft)
+        }
     }
+}
+
+/// `wanted`, or fewer when the descriptors it would hold (`room`) are not there; logged.
+fn fit_open_files(what: &str, wanted: u32, room: u64) -> u32 {
+    let fitted = u64::from(wanted).min(room.max(1)) as u32;
+    if fitted < wanted {
+        tracing::warn!(
+            wanted,
+            fitted,
+            "the open files limit leaves room for only {fitted} {what}; raise the hard limit for more"
+        );
+    }
+    fitted
 }

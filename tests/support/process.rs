@@ -66,6 +66,12 @@ pub fn comes_up(port: u16) {
 
 /// CreateFunction from `example`, then waits until it is Active.
 pub fn deploy(port: u16, example: &str, name: &str) {
+    create(port, example, name);
+    wait_active(port, name);
+}
+
+/// CreateFunction from `example` (Pending until its code is checked).
+pub fn create(port: u16, example: &str, name: &str) {
     let zip = base64::engine::general_purpose::STANDARD.encode(super::example_bytes(example));
     let body = serde_json::json!({
         "FunctionName": name,
@@ -77,10 +83,20 @@ pub fn deploy(port: u16, example: &str, name: &str) {
     .to_string();
     let created = request(port, "POST", "/2015-03-31/functions", "", &body).expect("response");
     assert!(created.starts_with("HTTP/1.1 201"), "{created}");
+}
+
+/// Waits (bounded) until `name` is Active.
+pub fn wait_active(port: u16, name: &str) {
     let deadline = Instant::now() + Duration::from_secs(120);
     let path = format!("/2015-03-31/functions/{name}/configuration");
     while !request(port, "GET", &path, "", "").is_some_and(|r| r.contains("\"State\":\"Active\"")) {
         assert!(Instant::now() < deadline, "{name} never became Active");
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// The JSON body of a response `request` returned.
+pub fn body_json(response: &str) -> serde_json::Value {
+    let body = response.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {response}"))
 }

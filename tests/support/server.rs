@@ -27,6 +27,7 @@ fn sandbox() -> Sandbox {
             Sandbox::new(SandboxConfig {
                 compile_cache_dir: Some(Path::new(env!("CARGO_TARGET_TMPDIR")).join("api-compiled")),
                 environments_dir: None,
+                ..SandboxConfig::default()
             })
             .expect("sandbox")
         })

@@ -260,12 +260,14 @@ async fn health(
 
 /// lambkin's own view of its execution environments: per function version, environments
 /// initialising, idle and busy, provisioned ones, cold starts; per function, invocations
-/// running and throttles; how many compiles ran.
+/// running and throttles; the node's budget of environments and its evictions; how many
+/// compiles ran.
 async fn pools(axum::extract::State(state): axum::extract::State<AppState>) -> axum::Json<serde_json::Value> {
-    let (pools, functions) = state.invoker.report().await;
+    let (pools, functions, environments) = state.invoker.report().await;
     axum::Json(serde_json::json!({
         "pools": pools,
         "functions": functions,
+        "environments": environments,
         "compiles": state.sandbox.compiles(),
     }))
 }

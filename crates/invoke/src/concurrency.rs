@@ -41,6 +41,13 @@ pub enum Limit {
     Unreserved(u32),
 }
 
+impl FunctionCounters {
+    /// Counts a throttle that another limit than concurrency (the node's capacity) decided.
+    pub fn throttled(&self) {
+        self.throttles.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 impl Concurrency {
     /// The counters of `function` (made on first use; kept, one per function name).
     pub fn counters(&self, function: &str) -> Arc<FunctionCounters> {

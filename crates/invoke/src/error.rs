@@ -28,13 +28,19 @@ pub enum ThrottleReason {
     ReservedConcurrency,
     /// The account's unreserved concurrency is in use.
     AccountConcurrency,
+    /// Every execution environment this node holds is busy or initialising.
+    NodeCapacity,
 }
 
 impl ThrottleReason {
     pub fn as_str(self) -> &'static str {
         match self {
             ThrottleReason::ReservedConcurrency => "ReservedFunctionConcurrentInvocationLimitExceeded",
-            ThrottleReason::AccountConcurrency => "ConcurrentInvocationLimitExceeded",
+            // Lambda's Reason for a limit on invocations running at once, which the node's
+            // environments are; SDKs back off and retry on it.
+            ThrottleReason::AccountConcurrency | ThrottleReason::NodeCapacity => {
+                "ConcurrentInvocationLimitExceeded"
+            }
         }
     }
 }

@@ -6,12 +6,14 @@
 //!   runs it in an environment of the version's pool; keeps provisioned concurrency allocated
 //!   and shuts idle environments down.
 //! - [`pool`]: the environments of one version ([`pool::EnvironmentPool`]).
+//! - [`capacity`]: the node's budget of environments, shared by every pool (LRU eviction).
 //! - [`concurrency`]: the account-wide limit and reserved concurrency.
 //! - [`queue`]: the durable queue of asynchronous events ([`queue::AsyncQueue`]).
 //! - [`worker`]: delivers queued events with retries, and their records to destinations.
 //! - [`record`]: the invocation record that destinations receive.
 //! - [`stream`]: a response read chunk by chunk under its size cap ([`stream::ResponseStream`]).
 
+pub mod capacity;
 pub mod concurrency;
 mod error;
 pub mod lifecycle;
@@ -26,11 +28,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
+use capacity::{Capacity, CapacityReport};
 use concurrency::{Concurrency, FunctionConcurrency, FunctionCounters, Limit, Slot};
 pub use error::{InvokeError, QueueError, ThrottleReason};
 use lambkin_registry::{InvocationTarget, Registry};
 use lambkin_sandbox::{FunctionError, InvokeRequest, Sandbox};
-use pool::{EnvironmentPool, PoolCounts, ProvisionedStatus};
+use pool::{Claim, EnvironmentPool, PoolCounts, ProvisionedStatus};
 
 /// Largest synchronous request payload, as Lambda's 6 MB.
 pub const MAX_SYNC_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
@@ -61,6 +64,8 @@ pub struct Invoker {
     /// unchanged: the invoke path touches the registry only after a write.
     routes: RwLock<HashMap<String, Arc<Route>>>,
     concurrency: Arc<Concurrency>,
+    /// The node's environments, as many as the sandbox has instances for.
+    capacity: Arc<Capacity>,
 }
 
 /// A resolved function qualifier: its version (or, for a weighted alias, its two versions),
@@ -94,10 +99,11 @@ impl Invoker {
     pub fn new(registry: Arc<Registry>, sandbox: Sandbox) -> Invoker {
         Invoker {
             registry,
-            sandbox,
             deployed: Mutex::default(),
             routes: RwLock::default(),
             concurrency: Arc::default(),
+            capacity: Capacity::new(sandbox.environments()),
+            sandbox,
         }
     }
 
@@ -213,8 +219,8 @@ impl Invoker {
         }
     }
 
-    /// Every pool's environments, and every function's concurrency.
-    pub async fn report(&self) -> (Vec<PoolReport>, Vec<FunctionConcurrency>) {
+    /// Every pool's environments, every function's concurrency, and the node's budget.
+    pub async fn report(&self) -> (Vec<PoolReport>, Vec<FunctionConcurrency>, CapacityReport) {
         let mut pools: Vec<PoolReport> = lock(&self.deployed)
             .iter()
             .map(|((function, version), pool)| PoolReport {
@@ -224,7 +230,7 @@ impl Invoker {
             })
             .collect();
         pools.sort_by(|a, b| (&a.function, &a.version).cmp(&(&b.function, &b.version)));
-        (pools, self.concurrency.snapshot())
+        (pools, self.concurrency.snapshot(), self.capacity.report())
     }
 
     /// Checks that `qualifier` of `name` can be invoked (DryRun) and says which version would run.
@@ -248,7 +254,8 @@ impl Invoker {
     }
 
     /// Resolves the version to run (weighted aliases roll here), admits the invocation under the
-    /// concurrency limits (a 429 past them) and prepares the version.
+    /// concurrency limits (a 429 past them), prepares the version and claims an environment (a
+    /// 429 too when every one this node holds is in use).
     pub async fn prepare(&self, name: &str, qualifier: Option<&str>) -> Result<Ready, InvokeError> {
         let route = self.route(name, qualifier).await?;
         let leg = match &route.additional {
@@ -256,10 +263,19 @@ impl Invoker {
             _ => &route.primary,
         };
         let slot = self.concurrency.admit(&route.counters, route.limit)?;
+        let Some(claim) = leg.pool.claim() else {
+            route.counters.throttled();
+            tracing::warn!(
+                function = name,
+                environments = self.sandbox.environments(),
+                "throttled: every execution environment of this node is busy or initialising"
+            );
+            return Err(InvokeError::Throttled(ThrottleReason::NodeCapacity));
+        };
         Ok(Ready {
             executed_version: leg.executed_version.clone(),
             invoked_function_arn: leg.invoked_function_arn.clone(),
-            pool: leg.pool.clone(),
+            claim,
             _slot: slot,
         })
     }
@@ -333,23 +349,17 @@ impl Invoker {
         let wasm = self.registry.code(code_sha256).await?;
         let mut spec = lifecycle::function_spec(&self.registry, config).await?;
         spec.restored = target.snapshot_sha256.is_some();
-        let sandbox = self.sandbox.clone();
-        // In the invocation's span: a compile-cache warning names the request that hit it.
-        let span = tracing::Span::current();
-        let function = tokio::task::spawn_blocking(move || {
-            let _entered = span.enter();
-            let code = sandbox.load(&wasm)?;
-            sandbox.prepare(&code, spec)
-        })
-        .await
-        .map_err(|e| InvokeError::Internal(format!("preparing the function: {e}")))?
+        let function = match self.sandbox.load_async(wasm).await {
+            Ok(code) => self.sandbox.prepare(&code, spec),
+            Err(e) => Err(e),
+        }
         .map_err(|e| InvokeError::Unrunnable(e.to_string()))?;
         let mut deployed = lock(&self.deployed);
         // Another invocation prepared the same revision meanwhile: one pool serves both.
         if let Some(existing) = current(&deployed) {
             return Ok(existing);
         }
-        let entry = Arc::new(EnvironmentPool::new(revision, function));
+        let entry = EnvironmentPool::new(revision, function, self.capacity.clone());
         deployed.insert(key, entry.clone());
         Ok(entry)
     }
@@ -360,7 +370,8 @@ impl Invoker {
 pub struct Ready {
     pub executed_version: String,
     invoked_function_arn: String,
-    pool: Arc<EnvironmentPool>,
+    /// The environment it runs in, or its place for a cold start.
+    claim: Claim,
     /// Held until the invocation ends.
     _slot: Slot,
 }
@@ -381,14 +392,19 @@ impl Ready {
 
     /// Runs the invocation in an environment of the version's pool. The invoked ARN is filled
     /// in; chunks go to `request.stream` when it is set.
-    pub async fn run(&self, mut request: InvokeRequest) -> SyncResult {
+    pub async fn run(self, mut request: InvokeRequest) -> SyncResult {
         let request_id = request
             .request_id
             .get_or_insert_with(|| uuid::Uuid::new_v4().to_string())
             .clone();
-        request.invoked_function_arn = Some(self.invoked_function_arn.clone());
-        let executed_version = self.executed_version.clone();
-        let mut lease = match self.pool.take().await {
+        let Ready {
+            executed_version,
+            invoked_function_arn,
+            claim,
+            _slot,
+        } = self;
+        request.invoked_function_arn = Some(invoked_function_arn);
+        let mut lease = match claim.into_lease().await {
             Ok(lease) => lease,
             Err(failure) => {
                 return SyncResult {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use lambkin_registry::model::FunctionConfiguration;
 use lambkin_registry::{LifecycleJob, LifecycleJobs, Registry, RegistryError};
-use lambkin_sandbox::{FunctionSpec, Sandbox, SandboxError, code_sha256};
+use lambkin_sandbox::{FunctionSpec, Sandbox, code_sha256};
 
 /// Does every job the registry hands over, each in its own task, until the registry is gone.
 pub fn spawn(
@@ -41,18 +41,11 @@ pub fn spawn(
 /// Whether the stored component compiles and links as a lambkin function.
 async fn check_code(registry: &Registry, sandbox: &Sandbox, wasm_sha256: &str) -> Result<(), String> {
     let wasm = registry.code(wasm_sha256).await.map_err(|e| e.to_string())?;
-    let sandbox = sandbox.clone();
-    let checked = tokio::task::spawn_blocking(move || {
-        let code = sandbox.load(&wasm)?;
-        sandbox.prepare(&code, FunctionSpec::new("check", "", ""))?;
-        Ok::<(), SandboxError>(())
-    })
-    .await;
-    match checked {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(e) => Err(format!("compilation did not finish: {e}")),
-    }
+    let code = sandbox.load_async(wasm).await.map_err(|e| e.to_string())?;
+    sandbox
+        .prepare(&code, FunctionSpec::new("check", "", ""))
+        .map_err(|e| e.to_string())?;
+    Ok(())
 }
 
 /// Runs Init of the version once and stores the snapshot; returns its code hash.
@@ -70,16 +63,15 @@ async fn take_snapshot(
     let spec = function_spec(registry, &config)
         .await
         .map_err(|e| e.to_string())?;
-    let snapshot = sandbox.snapshot(&wasm, spec).await.map_err(|e| e.to_string())?;
+    let snapshot = bytes::Bytes::from(sandbox.snapshot(wasm, spec).await.map_err(|e| e.to_string())?);
     let sha = code_sha256(&snapshot);
     // Compiled now, into the compile cache, so that the first restore does not compile.
-    let sandbox = sandbox.clone();
-    let snapshot = tokio::task::spawn_blocking(move || sandbox.load(&snapshot).map(|_| snapshot))
+    sandbox
+        .load_async(snapshot.clone())
         .await
-        .map_err(|e| e.to_string())?
         .map_err(|e| e.to_string())?;
     registry
-        .put_code(&sha, snapshot)
+        .put_code(&sha, snapshot.to_vec())
         .await
         .map_err(|e| e.to_string())?;
     Ok(sha)

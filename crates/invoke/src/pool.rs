@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use crate::capacity::{Capacity, Place};
 use lambkin_sandbox::{
     ExecutionEnvironment, InitFailure, Initialization, Invocation, InvokeRequest, PreparedFunction,
 };
@@ -17,17 +18,27 @@ pub struct EnvironmentPool {
     /// The configuration revision and code it was prepared from: a new one gets a new pool.
     pub revision: String,
     pub function: Arc<PreparedFunction>,
+    /// The node's budget of environments, which every environment of this pool has a place in.
+    capacity: Arc<Capacity>,
     state: Mutex<PoolState>,
     /// Environments started for an invocation that found none idle.
     cold_starts: AtomicU64,
+    /// Idle environments shut down to make room for another function's.
+    evictions: AtomicU64,
+}
+
+/// An environment with its place in the node's budget: the two go together.
+struct Housed {
+    environment: ExecutionEnvironment,
+    _place: Place,
 }
 
 #[derive(Default)]
 struct PoolState {
     /// On-demand environments waiting, with when each went idle; the warmest last.
-    idle: Vec<(ExecutionEnvironment, Instant)>,
+    idle: Vec<(Housed, Instant)>,
     /// Provisioned environments waiting; taken before any on-demand one.
-    ready: Vec<ExecutionEnvironment>,
+    ready: Vec<Housed>,
     /// On-demand environments in Init for an invocation.
     initializing: u32,
     /// Environments serving an invocation (provisioned ones included).
@@ -59,6 +70,7 @@ pub struct PoolCounts {
     pub provisioned_ready: u32,
     pub provisioned_target: u32,
     pub cold_starts: u64,
+    pub evictions: u64,
 }
 
 /// Provisioned concurrency as GetProvisionedConcurrencyConfig reports it.
@@ -77,15 +89,15 @@ pub struct ProvisionedStatus {
 /// instance in an unknown state, so that environment is dropped.
 pub struct Lease {
     pool: Arc<EnvironmentPool>,
-    environment: Option<ExecutionEnvironment>,
+    environment: Option<Housed>,
     provisioned: bool,
     finished: bool,
 }
 
 impl Lease {
     pub async fn invoke(&mut self, request: InvokeRequest) -> Option<Invocation> {
-        let environment = self.environment.as_mut()?;
-        let invocation = environment.invoke(request).await;
+        let housed = self.environment.as_mut()?;
+        let invocation = housed.environment.invoke(request).await;
         self.finished = true;
         Some(invocation)
     }
@@ -96,8 +108,30 @@ impl Drop for Lease {
         let environment = self
             .environment
             .take()
-            .filter(|e| self.finished && e.is_reusable());
+            .filter(|e| self.finished && e.environment.is_reusable());
         self.pool.give_back(environment, self.provisioned);
+    }
+}
+
+/// What an invocation holds before it runs: a warm environment, or a place for a cold start.
+pub enum Claim {
+    Warm(Lease),
+    Cold(ColdStart),
+}
+
+/// A place in the node's budget for an environment this pool is about to start.
+pub struct ColdStart {
+    pool: Arc<EnvironmentPool>,
+    place: Place,
+}
+
+impl Claim {
+    /// The environment to run in: the warm one, or a new one once its Init is done.
+    pub async fn into_lease(self) -> Result<Lease, InitFailure> {
+        match self {
+            Claim::Warm(lease) => Ok(lease),
+            Claim::Cold(cold) => cold.pool.start(cold.place).await,
+        }
     }
 }
 
@@ -112,18 +146,23 @@ impl Drop for Initializing<'_> {
 }
 
 impl EnvironmentPool {
-    pub fn new(revision: String, function: Arc<PreparedFunction>) -> EnvironmentPool {
-        EnvironmentPool {
+    pub fn new(revision: String, function: Arc<PreparedFunction>, capacity: Arc<Capacity>) -> Arc<Self> {
+        let pool = Arc::new(EnvironmentPool {
             revision,
             function,
+            capacity,
             state: Mutex::default(),
             cold_starts: AtomicU64::new(0),
-        }
+            evictions: AtomicU64::new(0),
+        });
+        pool.capacity.register(&pool);
+        pool
     }
 
     /// An environment for one invocation: a provisioned one if any is ready, else the warmest
-    /// idle one, else a new one (a cold start, Init included).
-    pub async fn take(self: &Arc<Self>) -> Result<Lease, InitFailure> {
+    /// idle one, else a place for a new one (a cold start); `None` when the node has no place
+    /// left (every environment of every function busy or initialising).
+    pub fn claim(self: &Arc<Self>) -> Option<Claim> {
         let lease = |environment, provisioned| Lease {
             pool: self.clone(),
             environment: Some(environment),
@@ -135,14 +174,24 @@ impl EnvironmentPool {
             if let Some(environment) = state.ready.pop() {
                 state.busy += 1;
                 state.provisioned.busy += 1;
-                return Ok(lease(environment, true));
+                return Some(Claim::Warm(lease(environment, true)));
             }
             if let Some((environment, _)) = state.idle.pop() {
                 state.busy += 1;
-                return Ok(lease(environment, false));
+                return Some(Claim::Warm(lease(environment, false)));
             }
-            state.initializing += 1;
         }
+        // Outside this pool's lock: making room locks other pools (and may pick this one).
+        let place = self.capacity.acquire()?;
+        Some(Claim::Cold(ColdStart {
+            pool: self.clone(),
+            place,
+        }))
+    }
+
+    /// Starts an environment in `place` for an invocation (Init included).
+    async fn start(self: &Arc<Self>, place: Place) -> Result<Lease, InitFailure> {
+        self.lock().initializing += 1;
         let initializing = Initializing(self);
         self.cold_starts.fetch_add(1, Ordering::Relaxed);
         let kind = match self.function.spec.restored {
@@ -151,12 +200,44 @@ impl EnvironmentPool {
         };
         let started = ExecutionEnvironment::start_as(&self.function, kind).await;
         drop(initializing);
-        let environment = started?;
+        let environment = Housed {
+            environment: started?,
+            _place: place,
+        };
         self.lock().busy += 1;
-        Ok(lease(environment, false))
+        Ok(Lease {
+            pool: self.clone(),
+            environment: Some(environment),
+            provisioned: false,
+            finished: false,
+        })
     }
 
-    fn give_back(self: &Arc<Self>, environment: Option<ExecutionEnvironment>, provisioned: bool) {
+    /// When this pool's least recently used idle environment went idle.
+    pub(crate) fn least_recently_used(&self) -> Option<Instant> {
+        self.lock().idle.first().map(|(_, since)| *since)
+    }
+
+    /// Shuts down the idle environment that went idle at `since`, if it is still idle.
+    pub(crate) fn evict(&self, since: Instant) -> bool {
+        let evicted = {
+            let mut state = self.lock();
+            match state.idle.first() {
+                Some((_, first)) if *first == since => Some(state.idle.remove(0)),
+                _ => None,
+            }
+        };
+        // Dropped after the lock: shutting an environment down frees its instance.
+        match evicted {
+            Some(_) => {
+                self.evictions.fetch_add(1, Ordering::Relaxed);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn give_back(self: &Arc<Self>, environment: Option<Housed>, provisioned: bool) {
         let mut state = self.lock();
         state.busy = state.busy.saturating_sub(1);
         if !provisioned {
@@ -204,7 +285,19 @@ impl EnvironmentPool {
     }
 
     async fn start_provisioned(self: Arc<Self>) {
-        let started = ExecutionEnvironment::start_as(&self.function, Initialization::Provisioned).await;
+        let Some(place) = self.capacity.acquire() else {
+            let mut state = self.lock();
+            state.provisioned.starting -= 1;
+            state.provisioned.failure =
+                Some("every execution environment this node holds is in use".to_string());
+            return;
+        };
+        let started = ExecutionEnvironment::start_as(&self.function, Initialization::Provisioned)
+            .await
+            .map(|environment| Housed {
+                environment,
+                _place: place,
+            });
         let mut state = self.lock();
         state.provisioned.starting -= 1;
         match started {
@@ -246,6 +339,7 @@ impl EnvironmentPool {
             provisioned_ready: state.ready.len() as u32,
             provisioned_target: state.provisioned.target,
             cold_starts: self.cold_starts.load(Ordering::Relaxed),
+            evictions: self.evictions.load(Ordering::Relaxed),
         }
     }
 

@@ -8,13 +8,15 @@ use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAlloc
 /// How often the epoch advances: the resolution of timeouts and of CPU-bound guests' yields.
 pub const EPOCH_TICK: Duration = Duration::from_millis(2);
 
-/// How many instances the pooling allocator reserves slots for.
-const POOL_SLOTS: u32 = 1000;
+/// Instances beyond the execution environments: a SnapStart snapshot's Init runs in one, and at
+/// most one per lifecycle worker runs at a time.
+pub const SPARE_INSTANCES: u32 = 16;
 
-/// Builds the engine: pooling allocator with copy-on-write memory images when the address space
-/// allows it, the on-demand allocator otherwise. Returns whether pooling is in use.
-pub fn build_engine() -> wasmtime::Result<(Engine, bool)> {
-    if let Ok(engine) = Engine::new(&base_config(Some(pooling_config()))) {
+/// Builds the engine: pooling allocator with copy-on-write memory images for `slots` instances
+/// when the address space allows it, the on-demand allocator otherwise. Returns whether pooling
+/// is in use.
+pub fn build_engine(slots: u32) -> wasmtime::Result<(Engine, bool)> {
+    if let Ok(engine) = Engine::new(&base_config(Some(pooling_config(slots)))) {
         return Ok((engine, true));
     }
     tracing::warn!("pooling allocator unavailable (address space?), using on-demand allocation");
@@ -32,13 +34,13 @@ fn base_config(pooling: Option<PoolingAllocationConfig>) -> Config {
     config
 }
 
-fn pooling_config() -> PoolingAllocationConfig {
+fn pooling_config(slots: u32) -> PoolingAllocationConfig {
     let mut pool = PoolingAllocationConfig::default();
-    pool.total_component_instances(POOL_SLOTS)
-        .total_core_instances(POOL_SLOTS * 8)
-        .total_memories(POOL_SLOTS)
-        .total_tables(POOL_SLOTS * 4)
-        .total_stacks(POOL_SLOTS)
+    pool.total_component_instances(slots)
+        .total_core_instances(slots.saturating_mul(8))
+        .total_memories(slots)
+        .total_tables(slots.saturating_mul(4))
+        .total_stacks(slots)
         // A wasm32 memory never exceeds 4 GiB, whatever MemorySize says.
         .max_memory_size(4 << 30)
         // Reusing a slot by zeroing the pages a guest dirtied (found with PAGEMAP_SCAN where
@@ -74,4 +76,37 @@ impl Drop for EpochTicker {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
     }
+}
+
+/// Memory budgeted per execution environment when the node's capacity is derived from its
+/// memory: an idle Rust environment is far smaller, but an interpreter's (CPython, a JS engine)
+/// holds 10–13 MiB resident, and a node should hold as many of those as it claims.
+const MEMORY_PER_ENVIRONMENT: u64 = 16 << 20;
+
+/// How many execution environments this machine holds by default: its memory (or its cgroup's
+/// limit, in a container) at [`MEMORY_PER_ENVIRONMENT`] each, between 64 and 8,192 (each slot
+/// reserves 4 GiB of address space; 8,192 of them are a quarter of what x86-64 gives a process).
+pub fn default_environments() -> u32 {
+    let memory = [physical_memory(), cgroup_memory_limit()]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(4 << 30);
+    (memory / MEMORY_PER_ENVIRONMENT).clamp(64, 8192) as u32
+}
+
+/// MemTotal of `/proc/meminfo`, in bytes.
+fn physical_memory() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = meminfo.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// The cgroup v2 memory limit of this process, when one is set (`max` means none).
+fn cgroup_memory_limit() -> Option<u64> {
+    let cgroup = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    let path = cgroup.lines().find_map(|l| l.strip_prefix("0::"))?;
+    let limit = std::fs::read_to_string(format!("/sys/fs/cgroup{}/memory.max", path.trim_end())).ok()?;
+    limit.trim().parse().ok()
 }

@@ -27,6 +27,7 @@ use wasmtime::{Engine, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 pub use compile::code_sha256;
+pub use engine::default_environments;
 pub use environment::{
     ExecutionEnvironment, FunctionError, InitFailure, Initialization, Invocation, InvokeRequest,
 };
@@ -82,14 +83,31 @@ pub enum SandboxError {
     Io(#[from] std::io::Error),
 }
 
-/// Where the sandbox keeps its files.
-#[derive(Debug, Clone, Default)]
+/// Where the sandbox keeps its files, and how much it runs at once.
+#[derive(Debug, Clone)]
 pub struct SandboxConfig {
     /// Compiled artifacts are cached here (`None`: compile every time).
     pub compile_cache_dir: Option<PathBuf>,
     /// Parent of the environments' `/tmp` directories (`None`: a fresh directory in the system's
     /// temporary directory, removed with the sandbox).
     pub environments_dir: Option<PathBuf>,
+    /// Execution environments that may exist at once (the engine reserves their instances).
+    pub environments: u32,
+    /// Compiles and snapshot Inits that may run at once.
+    pub compile_workers: usize,
+}
+
+impl Default for SandboxConfig {
+    /// No cache, a fresh environments directory, capacity from the machine, a compile worker
+    /// per core.
+    fn default() -> Self {
+        SandboxConfig {
+            compile_cache_dir: None,
+            environments_dir: None,
+            environments: engine::default_environments(),
+            compile_workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        }
+    }
 }
 
 /// What an execution environment needs to know about the function version it runs.
@@ -164,6 +182,11 @@ struct SandboxInner {
     loaded: Mutex<HashMap<String, Arc<Mutex<Weak<Code>>>>>,
     /// Compiles run (loads from the compile cache not counted).
     compiles: AtomicU64,
+    /// Bounds the compiles and snapshot Inits running at once: each holds a core (and a
+    /// blocking thread) for up to seconds, and a burst of them must not take every one.
+    workers: tokio::sync::Semaphore,
+    /// Execution environments the engine has instances for.
+    environments: u32,
     /// The environments' `/tmp` directories.
     tmp_dirs: tmp_dirs::TmpDirPool,
     /// Keeps the default environments directory alive (and removes it with the sandbox).
@@ -174,7 +197,10 @@ struct SandboxInner {
 
 impl Sandbox {
     pub fn new(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
-        let (engine, pooling) = engine::build_engine().map_err(|e| SandboxError::Engine(format!("{e:#}")))?;
+        let environments = config.environments.max(1);
+        let compile_workers = config.compile_workers.clamp(1, engine::SPARE_INSTANCES as usize);
+        let (engine, pooling) = engine::build_engine(environments + engine::SPARE_INSTANCES)
+            .map_err(|e| SandboxError::Engine(format!("{e:#}")))?;
         let linker = build_linker(&engine).map_err(|e| SandboxError::Engine(format!("{e:#}")))?;
         let cache = config
             .compile_cache_dir
@@ -197,6 +223,8 @@ impl Sandbox {
                 cache,
                 loaded: Mutex::default(),
                 compiles: AtomicU64::new(0),
+                workers: tokio::sync::Semaphore::new(compile_workers),
+                environments,
                 tmp_dirs: tmp_dirs::TmpDirPool::new(environments_dir)?,
                 _owned_environments_dir: owned,
                 pooling,
@@ -208,6 +236,11 @@ impl Sandbox {
     /// How many times code was compiled (not found in the compile cache) since the start.
     pub fn compiles(&self) -> u64 {
         self.inner.compiles.load(Ordering::Relaxed)
+    }
+
+    /// How many execution environments may exist at once.
+    pub fn environments(&self) -> u32 {
+        self.inner.environments
     }
 
     /// Whether instances come from the pooling allocator (else on-demand).
@@ -249,6 +282,46 @@ impl Sandbox {
         let code = Arc::new(Code { sha256, component });
         *slot = Arc::downgrade(&code);
         Ok(code)
+    }
+
+    /// [`Sandbox::load`] for async callers: code already loaded is shared at once; otherwise the
+    /// load waits for a compile worker and runs on a blocking thread.
+    pub async fn load_async(&self, wasm: bytes::Bytes) -> Result<Arc<Code>, SandboxError> {
+        if let Some(code) = self.loaded(&code_sha256(&wasm)) {
+            return Ok(code);
+        }
+        let _worker = self.compile_worker().await?;
+        self.load_blocking(wasm).await
+    }
+
+    /// A compile worker's turn (see `SandboxInner::workers`).
+    async fn compile_worker(&self) -> Result<tokio::sync::SemaphorePermit<'_>, SandboxError> {
+        self.inner
+            .workers
+            .acquire()
+            .await
+            .map_err(|e| SandboxError::Engine(format!("compile workers: {e}")))
+    }
+
+    /// [`Sandbox::load`] on a blocking thread, in the caller's span (a compile-cache warning
+    /// names the request that hit it).
+    async fn load_blocking(&self, wasm: bytes::Bytes) -> Result<Arc<Code>, SandboxError> {
+        let sandbox = self.clone();
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            sandbox.load(&wasm)
+        })
+        .await
+        .map_err(|e| SandboxError::Engine(format!("the compile did not finish: {e}")))?
+    }
+
+    /// The code with this hash, if a prepared version holds it now.
+    fn loaded(&self, sha256: &str) -> Option<Arc<Code>> {
+        let slot = lock(&self.inner.loaded).get(sha256)?.clone();
+        // A slot being loaded is locked: the caller takes the slow path and waits there.
+        let code = slot.try_lock().ok()?.upgrade();
+        code
     }
 
     /// Links the code against the host once, for one function version.

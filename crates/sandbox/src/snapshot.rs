@@ -28,9 +28,13 @@ pub enum SnapshotError {
 impl Sandbox {
     /// Runs Init of `wasm` once, in an environment like the ones the snapshot will restore
     /// (`spec`'s variables, limits and layers), and returns the initialised component.
-    pub async fn snapshot(&self, wasm: &[u8], spec: FunctionSpec) -> Result<Vec<u8>, SnapshotError> {
+    /// Runs as a compile worker: it compiles, and its Init holds an instance of the engine's
+    /// spares.
+    pub async fn snapshot(&self, wasm: bytes::Bytes, spec: FunctionSpec) -> Result<Vec<u8>, SnapshotError> {
+        let _worker = self.compile_worker().await?;
         // Preparing first refuses code that is not a lambkin function with the usual error.
-        let function: Arc<PreparedFunction> = self.prepare(&self.load(wasm)?, spec)?;
+        let code = self.load_blocking(wasm.clone()).await?;
+        let function: Arc<PreparedFunction> = self.prepare(&code, spec)?;
         let Parts {
             mut store,
             log: _log,
@@ -44,7 +48,7 @@ impl Sandbox {
         // `init` stays exported: a restored component is still a `lambkin:function`.
         wizer.init_func("init()").keep_init_func(true);
         let linker = &self.inner.linker;
-        let run = wizer.run_component(&mut store, wasm, async |store, component| {
+        let run = wizer.run_component(&mut store, &wasm, async |store, component| {
             linker.instantiate_async(store, component).await
         });
         let (snapshot, results) = match tokio::time::timeout(limit + GRACE, run).await {
