@@ -8,7 +8,7 @@ mod support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use support::process::{body_json, comes_up, create, deploy, free_port, request, serve};
+use support::process::{Reaped, body_json, comes_up, create, deploy, free_port, request, serve};
 
 /// Runs `work(i)` for i in 0..count on `threads` threads.
 fn in_parallel(count: usize, threads: usize, work: impl Fn(usize) + Sync) {
@@ -58,7 +58,7 @@ fn fifteen_hundred_functions_of_one_code_compile_once_and_all_run_on_a_thousand_
     const FUNCTIONS: usize = 1500;
     const ENVIRONMENTS: u64 = 1000;
     let (port, data) = (free_port(), tempfile::tempdir().expect("tempdir"));
-    let mut server = serve(port, data.path(), &["--max-environments", "1000"]);
+    let _server = Reaped(serve(port, data.path(), &["--max-environments", "1000"]));
     comes_up(port);
 
     // A cold compile cache: the first create's activation compiles, every other one shares it.
@@ -126,13 +126,12 @@ fn fifteen_hundred_functions_of_one_code_compile_once_and_all_run_on_a_thousand_
         (1400..FUNCTIONS).all(|i| idle(format!("fn{i}")) == 1),
         "the last invoked are warm"
     );
-    server.kill().expect("kill");
 }
 
 #[test]
 fn with_every_environment_busy_an_invocation_is_throttled_and_an_event_waits_for_room() {
     let (port, data) = (free_port(), tempfile::tempdir().expect("tempdir"));
-    let mut server = serve(port, data.path(), &["--max-environments", "2"]);
+    let _server = Reaped(serve(port, data.path(), &["--max-environments", "2"]));
     comes_up(port);
     deploy(port, "counter", "busy");
     deploy(port, "hello", "other");
@@ -182,7 +181,6 @@ fn with_every_environment_busy_an_invocation_is_throttled_and_an_event_waits_for
         assert!(Instant::now() < deadline, "the event never ran: {report}");
         std::thread::sleep(Duration::from_millis(50));
     }
-    server.kill().expect("kill");
 }
 
 /// The server's open file descriptors.
@@ -201,9 +199,11 @@ fn under_a_limit_of_1024_open_files_2000_invocations_of_1100_functions_all_succe
         .arg(r#"ulimit -n 1024 && exec "$0" serve --listen "127.0.0.1:$1""#)
         .arg(env!("CARGO_BIN_EXE_lambkin"))
         .arg(port.to_string());
-    let mut server = support::process::server_settings(&mut shell, data.path())
-        .spawn()
-        .expect("spawn lambkin serve");
+    let server = Reaped(
+        support::process::server_settings(&mut shell, data.path())
+            .spawn()
+            .expect("spawn lambkin serve"),
+    );
     comes_up(port);
     let pid = server.id();
 
@@ -238,5 +238,4 @@ fn under_a_limit_of_1024_open_files_2000_invocations_of_1100_functions_all_succe
         most_open < 1024 - 256,
         "descriptors stay well inside the limit: {most_open}"
     );
-    server.kill().expect("kill");
 }

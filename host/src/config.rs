@@ -3,6 +3,7 @@
 //! the README's table of settings against these flags.
 
 use clap::{Args, Parser, Subcommand};
+use lambkin_api::connections::ConnectionLimits;
 use lambkin_api::server::FrontDoor;
 use lambkin_invoke::IDLE_TIMEOUT;
 use lambkin_invoke::worker::AsyncSettings;
@@ -72,6 +73,17 @@ pub struct ServeArgs {
     /// Compiles and SnapStart snapshots that run at once (default: one per core, at most 16).
     #[arg(long, env = "LAMBKIN_COMPILE_WORKERS", value_parser = clap::value_parser!(u32).range(1..=16))]
     pub compile_workers: Option<u32>,
+    /// Connections served at once (fewer if the open-files limit is low); past it the one idle
+    /// the longest is closed for the newcomer.
+    #[arg(long, env = "LAMBKIN_MAX_CONNECTIONS", default_value_t = ConnectionLimits::default().max_connections as u32, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections: u32,
+    /// Seconds a request's headers may take to arrive, and a kept-alive connection may stay
+    /// idle before its next request.
+    #[arg(long, env = "LAMBKIN_HEADER_TIMEOUT", default_value_t = ConnectionLimits::default().header_timeout.as_secs(), value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_timeout: u64,
+    /// Seconds a request body may pause before the request is refused.
+    #[arg(long, env = "LAMBKIN_BODY_TIMEOUT", default_value_t = ConnectionLimits::default().body_timeout.as_secs(), value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub body_timeout: u64,
     /// Most bytes a streamed response may carry (Lambda: 20 MB).
     #[arg(long, env = "LAMBKIN_STREAM_MAX_BYTES", default_value_t = FrontDoor::default().stream_max_bytes)]
     pub stream_max_bytes: usize,

@@ -1,6 +1,7 @@
 //! `lambkin serve`: the server opened from its flags, served until SIGINT or SIGTERM.
 
 use anyhow::Context;
+use lambkin_api::connections::ConnectionLimits;
 use lambkin_api::server::{self, FrontDoor, ServerConfig};
 use lambkin_invoke::worker::AsyncSettings;
 use lambkin_registry::Buckets;
@@ -52,6 +53,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             stream_max_bytes: args.stream_max_bytes,
             async_max_queue: args.async_max_queue as usize,
             shutdown_timeout: std::time::Duration::from_secs(args.shutdown_timeout),
+            connections: ConnectionLimits {
+                max_connections: fit_open_files(
+                    "connections",
+                    args.max_connections,
+                    open_files / CONNECTIONS_SHARE_OF_OPEN_FILES,
+                ) as usize,
+                header_timeout: std::time::Duration::from_secs(args.header_timeout),
+                body_timeout: std::time::Duration::from_secs(args.body_timeout),
+            },
         },
         async_settings: AsyncSettings {
             time_scale: args.async_time_scale,
@@ -131,6 +141,8 @@ fn local_store(dir: &std::path::Path) -> anyhow::Result<Arc<dyn object_store::Ob
 /// Each execution environment holds one descriptor (its `/tmp`): at most this share of the
 /// open-files limit goes to them, leaving the rest to connections, the store and compiled code.
 const ENVIRONMENTS_SHARE_OF_OPEN_FILES: u64 = 2;
+/// Each connection holds one descriptor: at most this share of the limit goes to them.
+const CONNECTIONS_SHARE_OF_OPEN_FILES: u64 = 4;
 
 /// Raises the soft limit on open files to the hard one and returns it: every connection,
 /// compiled module and environment holds descriptors, and a service default of 1,024 is reached

@@ -6,6 +6,7 @@
 //!
 //! # Layout
 //! - [`server`]: the whole router on one listener, and the services it is opened on.
+//! - [`connections`]: the listener's connections: header and body timeouts, the cap.
 //! - [`auth`]: SigV4 verification and the secure defaults of an anonymous server.
 //! - [`error`]: [`ApiError`], the AWS wire error, and the domain errors it is made from.
 //! - `extract`: the routers' extractors, whose rejections are [`ApiError`]s.
@@ -17,6 +18,7 @@
 //! - [`fuzzing`]: hostile-input entry points for the fuzz targets of `fuzz/`.
 
 pub mod auth;
+pub mod connections;
 pub mod error;
 mod events;
 mod extract;

@@ -7,7 +7,6 @@
 use anyhow::Context;
 use axum::Router;
 use axum::routing::get;
-use axum::serve::ListenerExt as _;
 use object_store::ObjectStore;
 use std::future::Future;
 use std::path::PathBuf;
@@ -89,6 +88,8 @@ pub struct FrontDoor {
     pub async_max_queue: usize,
     /// After a shutdown signal, how long requests and deliveries in flight may take to finish.
     pub shutdown_timeout: std::time::Duration,
+    /// Timeouts and the cap on connections.
+    pub connections: crate::connections::ConnectionLimits,
 }
 
 impl Default for FrontDoor {
@@ -99,6 +100,7 @@ impl Default for FrontDoor {
             stream_max_bytes: 20 * 1024 * 1024,
             async_max_queue: 100_000,
             shutdown_timeout: std::time::Duration::from_secs(30),
+            connections: crate::connections::ConnectionLimits::default(),
         }
     }
 }
@@ -213,38 +215,24 @@ pub async fn run(
 ) -> std::io::Result<()> {
     let services = state.clone();
     let drain = state.front_door.shutdown_timeout;
-    let app = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    // Without TCP_NODELAY, Nagle's algorithm holds a streamed chunk back until the client's
-    // delayed ACK of the previous write (~40 ms on a kept-alive connection).
-    let listener = listener.tap_io(|socket| {
-        if let Err(e) = socket.set_nodelay(true) {
-            tracing::debug!("could not set TCP_NODELAY on an accepted connection: {e}");
-        }
-    });
-    let (signalled, mut stopping) = tokio::sync::watch::channel(false);
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-        shutdown.await;
-        let _ = signalled.send(true);
-    });
-    let mut server = std::pin::pin!(server.into_future());
+    let limits = state.front_door.connections.clone();
+    let (signal, stop) = tokio::sync::watch::channel(false);
+    let mut server = std::pin::pin!(crate::connections::serve(listener, app(state), limits, stop));
     tokio::select! {
-        served = &mut server => return served,
-        _ = stopping.wait_for(|stop| *stop) => {}
+        () = &mut server => return Ok(()),
+        () = shutdown => {}
     }
     // No new connections from here; requests and deliveries in flight get `drain` to finish.
     tracing::info!(drain_seconds = drain.as_secs(), "shutting down");
+    let _ = signal.send(true);
     let finished = tokio::time::timeout(drain, async {
-        let (served, ()) = tokio::join!(&mut server, services.background.stop());
-        served
+        tokio::join!(&mut server, services.background.stop());
     })
     .await;
-    match finished {
-        Ok(served) => served,
-        Err(_) => {
-            tracing::warn!("requests or deliveries still in flight after the shutdown timeout: cut off");
-            Ok(())
-        }
+    if finished.is_err() {
+        tracing::warn!("requests or deliveries still in flight after the shutdown timeout: cut off");
     }
+    Ok(())
 }
 
 async fn health(

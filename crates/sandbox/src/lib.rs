@@ -320,8 +320,7 @@ impl Sandbox {
     fn loaded(&self, sha256: &str) -> Option<Arc<Code>> {
         let slot = lock(&self.inner.loaded).get(sha256)?.clone();
         // A slot being loaded is locked: the caller takes the slow path and waits there.
-        let code = slot.try_lock().ok()?.upgrade();
-        code
+        slot.try_lock().ok()?.upgrade()
     }
 
     /// Links the code against the host once, for one function version.
