@@ -107,8 +107,9 @@ def main():
             time.sleep(0.5)
             after = resident_kib(server.pid)
             _, report = call(port, "GET", "/lambkin/pools")
-            environments = report["environments"]
-            print(f"functions: {functions} of {example}; compiles: {report['compiles']}")
+            # A build older than the environment budget reports neither it nor compiles.
+            environments = report.get("environments", {"limit": "?", "live": functions})
+            print(f"functions: {functions} of {example}; compiles: {report.get('compiles', '?')}")
             print(f"creates on a cold compile cache: {created:.2f} s, {functions / created:.0f}/s")
             print(f"all Active after: {active:.2f} s")
             print(f"environment budget: {environments['limit']}; idle environments: {environments['live']}")
