@@ -53,6 +53,12 @@ async fn get_function(
     if let Some(reserved) = concurrency {
         response["Concurrency"] = json!({ "ReservedConcurrentExecutions": reserved });
     }
+    let tags = app
+        .registry
+        .list_tags(&app.registry.function_arn(&function.name))?;
+    if !tags.is_empty() {
+        response["Tags"] = json!(tags);
+    }
     Ok(json(StatusCode::OK, &response))
 }
 

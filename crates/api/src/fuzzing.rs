@@ -22,7 +22,7 @@ use lambkin_registry::functions::{self, PackageSource};
 use lambkin_registry::layers::{self, LayerContent, LayerVersion, Layers};
 use lambkin_registry::model::{
     AliasConfiguration, EphemeralStorage, FunctionConfiguration, FunctionRecord, LastUpdateStatus,
-    RuntimeManagement, RuntimeVersionConfig, SnapStartResponse, State, VersionRecord,
+    RuntimeVersionConfig, SnapStartResponse, State, VersionRecord,
 };
 use lambkin_registry::{
     ACCOUNT_CONCURRENCY, AliasInput, ConfigurationInput, CreateFunctionInput, PublishInput,
@@ -164,14 +164,9 @@ impl Fixture {
         };
         Fixture {
             record: FunctionRecord {
-                latest,
                 versions,
                 aliases: BTreeMap::from([("live".to_string(), alias)]),
-                reserved_concurrency: None,
-                runtime_management: RuntimeManagement::default(),
-                event_invoke_configs: BTreeMap::new(),
-                url_configs: BTreeMap::new(),
-                provisioned: BTreeMap::new(),
+                ..FunctionRecord::new(latest)
             },
             layers: BTreeMap::from([("deps".to_string(), BTreeMap::from([(1, layer)]))]),
         }

@@ -10,8 +10,8 @@
 //! - [`auth`]: SigV4 verification and the secure defaults of an anonymous server.
 //! - [`error`]: [`ApiError`], the AWS wire error, and the domain errors it is made from.
 //! - `extract`: the routers' extractors, whose rejections are [`ApiError`]s.
-//! - `functions`, `versions`, `settings`, `layers`, `events`, `url_configs`, `provisioned`:
-//!   the control plane's routers, one per resource family.
+//! - `functions`, `versions`, `settings`, `layers`, `events`, `url_configs`, `provisioned`,
+//!   `tags`, `policies`, `event_sources`: the control plane's routers, one per resource family.
 //! - `invoke`, `stream`: Invoke and InvokeWithResponseStream.
 //! - [`url_gateway`], `url_event`: function URLs (routing, payload format 2.0 mapping).
 //! - [`request_id`]: one id per HTTP request: its log span, its invocation, its response header.
@@ -20,17 +20,20 @@
 pub mod auth;
 pub mod connections;
 pub mod error;
+mod event_sources;
 mod events;
 mod extract;
 mod functions;
 pub mod fuzzing;
 pub(crate) mod invoke;
 mod layers;
+mod policies;
 pub(crate) mod provisioned;
 pub mod request_id;
 pub mod server;
 pub(crate) mod settings;
 mod stream;
+mod tags;
 mod url_configs;
 mod url_event;
 pub mod url_gateway;
@@ -59,6 +62,9 @@ pub fn router() -> Router<AppState> {
         .merge(events::router())
         .merge(url_configs::router())
         .merge(provisioned::router())
+        .merge(tags::router())
+        .merge(policies::router())
+        .merge(event_sources::router())
         .merge(url_gateway::router())
 }
 

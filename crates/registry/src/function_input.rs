@@ -71,6 +71,8 @@ pub struct CreateFunctionInput {
     pub publish: bool,
     pub package_type: Option<String>,
     pub architectures: Option<Vec<String>>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

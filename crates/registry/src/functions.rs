@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::model::{
-    EphemeralStorage, FunctionConfiguration, FunctionRecord, LastUpdateStatus, RuntimeManagement,
-    RuntimeVersionConfig, SnapStartResponse, State, VersionRecord,
+    EphemeralStorage, FunctionConfiguration, FunctionRecord, LastUpdateStatus, RuntimeVersionConfig,
+    SnapStartResponse, State, VersionRecord,
 };
 use super::{Registry, new_revision, now_timestamp};
 use crate::RegistryError;
@@ -106,6 +106,7 @@ impl Registry {
             },
             logging_config: json!({ "LogFormat": "Text", "LogGroup": format!("/aws/lambda/{name}") }),
         };
+        super::tags::check(&input.tags, &BTreeMap::new())?;
         apply(&mut config, input.configuration, &self.read().layers)?;
         mark_in_progress(&mut config, true);
         let writer = self.writer(&name).await;
@@ -125,19 +126,13 @@ impl Registry {
         };
         self.put_code(&package.wasm_sha256, package.wasm).await?;
         let record = FunctionRecord {
-            latest: VersionRecord {
+            tags: input.tags,
+            ..FunctionRecord::new(VersionRecord {
                 configuration: config,
                 wasm_sha256: package.wasm_sha256.clone(),
                 published_from: None,
                 snapshot_sha256: None,
-            },
-            versions: BTreeMap::new(),
-            aliases: BTreeMap::new(),
-            reserved_concurrency: None,
-            runtime_management: RuntimeManagement::default(),
-            event_invoke_configs: BTreeMap::new(),
-            url_configs: BTreeMap::new(),
-            provisioned: BTreeMap::new(),
+            })
         };
         self.commit_new_code(writer, record, input.publish).await
     }

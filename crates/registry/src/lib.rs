@@ -31,8 +31,10 @@ pub mod layers;
 mod lifecycle;
 pub mod model;
 pub mod package;
+pub mod policies;
 pub mod provisioned;
 pub mod settings;
+pub mod tags;
 pub mod urls;
 pub mod validate;
 pub mod versions;
@@ -55,6 +57,7 @@ pub use ident::FunctionRef;
 pub use layers::{LayerVersion, PublishLayerInput};
 pub use lifecycle::{LifecycleJob, LifecycleJobs};
 pub use model::{AliasConfiguration, Cors, FunctionConfiguration, FunctionRecord, UrlConfig, VersionRecord};
+pub use policies::PermissionInput;
 pub use provisioned::ProvisionedTarget;
 pub use settings::{ACCOUNT_CONCURRENCY, AccountSettings};
 pub use urls::{UrlInput, UrlTarget};
@@ -346,6 +349,21 @@ impl Registry {
     /// A copy of the record of `name`, to change and [`Registry::commit`].
     fn stored(&self, name: &str) -> Result<FunctionRecord, RegistryError> {
         self.record(&self.read().functions, name).cloned()
+    }
+
+    /// Applies `change` to a copy of the stored record of `name` under its writer lock, then
+    /// persists and commits it; nothing changes when `change` fails.
+    async fn change<T>(
+        &self,
+        name: &str,
+        change: impl FnOnce(&mut FunctionRecord) -> Result<T, RegistryError>,
+    ) -> Result<T, RegistryError> {
+        let _writer = self.writer(name).await;
+        let mut record = self.stored(name)?;
+        let changed = change(&mut record)?;
+        self.persist(&record).await?;
+        self.commit(record);
+        Ok(changed)
     }
 
     /// Makes a stored record the current one (after [`Registry::persist`] stored it).

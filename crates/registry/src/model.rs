@@ -214,6 +214,37 @@ pub struct FunctionRecord {
     /// Provisioned concurrency per qualifier (a version or an alias).
     #[serde(default)]
     pub provisioned: BTreeMap<String, ProvisionedConfig>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+    /// Resource-based policies: the function's under `""`, a qualifier's under its name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub policies: BTreeMap<String, crate::policies::Policy>,
+    /// PutFunctionCodeSigningConfig's ARN, stored and echoed (lambkin verifies no signatures).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_signing_config_arn: Option<String>,
+    /// PutFunctionRecursionConfig's RecursiveLoop (`Terminate` unless set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recursive_loop: Option<String>,
+}
+
+impl FunctionRecord {
+    /// A new function: `latest` and nothing else yet.
+    pub fn new(latest: VersionRecord) -> FunctionRecord {
+        FunctionRecord {
+            latest,
+            versions: BTreeMap::new(),
+            aliases: BTreeMap::new(),
+            reserved_concurrency: None,
+            runtime_management: RuntimeManagement::default(),
+            event_invoke_configs: BTreeMap::new(),
+            url_configs: BTreeMap::new(),
+            provisioned: BTreeMap::new(),
+            tags: BTreeMap::new(),
+            policies: BTreeMap::new(),
+            code_signing_config_arn: None,
+            recursive_loop: None,
+        }
+    }
 }
 
 /// A provisioned concurrency configuration as stored (the counts of the response are the
