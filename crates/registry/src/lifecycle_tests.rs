@@ -131,6 +131,33 @@ async fn one_activation_settles_latest_and_every_version_of_its_code() {
 }
 
 #[tokio::test]
+async fn a_version_published_while_the_code_compiles_settles_with_it() {
+    let store = Arc::new(InMemory::new());
+    let (registry, _jobs) = open(&store).await;
+    let code = create(&registry, "f", "one").await;
+    registry
+        .publish_version("f", PublishInput::default())
+        .await
+        .expect("publish");
+    registry.settle_code("f", &code, Ok(())).await;
+    for qualifier in ["$LATEST", "1"] {
+        assert_eq!(status(&registry, "f", qualifier).await, SETTLED, "{qualifier}");
+    }
+    // Published once the code settled, a version is settled from the start.
+    let input = serde_json::from_value(serde_json::json!({ "Description": "later" })).expect("input");
+    registry
+        .update_function_configuration("f", input)
+        .await
+        .expect("update");
+    let config = registry
+        .publish_version("f", PublishInput::default())
+        .await
+        .expect("publish");
+    assert_eq!(config.version, "2");
+    assert_eq!((config.state, config.last_update_status), SETTLED);
+}
+
+#[tokio::test]
 async fn failed_code_fails_every_version_of_it() {
     let store = Arc::new(InMemory::new());
     let (registry, _jobs) = open(&store).await;
