@@ -19,6 +19,16 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use support::process::{comes_up, free_port, request, serve};
 
+/// A server that is killed when the test panics, so that a failure leaves no process behind.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Examples that answer `{}` without an error.
 const EXAMPLES: [&str; 3] = ["hello", "echo", "counter"];
 /// Client threads per round.
@@ -303,7 +313,7 @@ fn acknowledged_writes_survive_kill_9_and_every_version_settles() {
     let mut killed = Vec::new();
     for round in 0..=rounds {
         let port = free_port();
-        let mut server = serve(port, data.path(), &[]);
+        let mut server = Server(serve(port, data.path(), &[]));
         comes_up(port);
         // What the rounds before acknowledged, after their kill; the last check invokes all.
         let invoke = match round {
@@ -315,11 +325,11 @@ fn acknowledged_writes_survive_kill_9_and_every_version_settles() {
         if round == rounds {
             // SIGTERM: a server that stops removes its own environments directory.
             let stopped = std::process::Command::new("kill")
-                .arg(server.id().to_string())
+                .arg(server.0.id().to_string())
                 .status()
                 .expect("kill");
             assert!(stopped.success());
-            let _ = server.wait();
+            let _ = server.0.wait();
             break;
         }
         // A half-written upload as a kill leaves it: the next start removes it.
@@ -339,9 +349,9 @@ fn acknowledged_writes_survive_kill_9_and_every_version_settles() {
         let delay = Duration::from_millis(200 + rng.below(2300));
         println!("round {round}: kill -9 after {delay:?}");
         std::thread::sleep(delay);
-        killed.push(server.id());
-        server.kill().expect("kill -9");
-        let _ = server.wait();
+        killed.push(server.0.id());
+        server.0.kill().expect("kill -9");
+        let _ = server.0.wait();
         for client in clients {
             client.join().expect("a client thread");
         }
