@@ -16,7 +16,9 @@
 //! - [`config`]: the command line and its `LAMBKIN_*` environment variables.
 //! - [`local`]: `lambkin invoke`, one function run once in a fresh environment.
 //! - [`serve`]: `lambkin serve`, the server opened from its flags.
+//! - [`staging`]: the half-written store files a crash leaves, removed at start-up.
 
 pub mod config;
 pub mod local;
 pub mod serve;
+pub mod staging;

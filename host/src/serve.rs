@@ -20,6 +20,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     )?;
     lambkin_api::auth::check_exposure(args.listen, &credentials, args.allow_anonymous)
         .map_err(anyhow::Error::msg)?;
+    remove_staging_files(&args);
     let defaults = SandboxConfig::default();
     let sandbox = Sandbox::new(SandboxConfig {
         compile_cache_dir: Some(data_dir.join("compiled")),
@@ -126,6 +127,30 @@ fn open_store(args: &ServeArgs) -> anyhow::Result<Arc<dyn object_store::ObjectSt
         return Ok(Arc::new(s3));
     }
     Ok(Arc::new(object_store::prefix::PrefixStore::new(s3, prefix)))
+}
+
+/// Removes the staging files a crash left in the local stores: the registry's (unless it is on
+/// S3) and the async queue's.
+fn remove_staging_files(args: &ServeArgs) {
+    let data_dir = &args.common.data_dir;
+    let registry = match args.store.as_deref() {
+        None => Some(data_dir.clone()),
+        Some(url) => url.strip_prefix("file://").map(std::path::PathBuf::from),
+    };
+    let mut roots: Vec<_> = registry.into_iter().collect();
+    let queue = data_dir.join("queue");
+    if !roots.iter().any(|root| queue.starts_with(root)) {
+        roots.push(queue);
+    }
+    // Buckets and unpacked layers hold users' files, whatever their names.
+    let skip = [data_dir.join("buckets"), data_dir.join("opt")];
+    let removed: usize = roots
+        .iter()
+        .map(|root| crate::staging::remove_staging_files(root, &skip))
+        .sum();
+    if removed > 0 {
+        tracing::info!(removed, "removed the staging files a crash left in the store");
+    }
 }
 
 /// An object store on a local directory (created if needed).

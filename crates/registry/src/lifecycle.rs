@@ -45,6 +45,13 @@ pub(crate) fn awaits_snapshot(config: &FunctionConfiguration) -> bool {
         && config.last_update_status == LastUpdateStatus::InProgress
 }
 
+/// Whether a configuration waits for its code's activation: still in progress (a published
+/// version copies that from $LATEST while the code compiles), and not settled by a snapshot.
+pub(crate) fn awaits_activation(config: &FunctionConfiguration) -> bool {
+    (config.last_update_status == LastUpdateStatus::InProgress || config.state == State::Pending)
+        && !awaits_snapshot(config)
+}
+
 /// Records the outcome of an activation on one configuration.
 pub(crate) fn settle(config: &mut FunctionConfiguration, verdict: &Result<(), String>) {
     match verdict {
@@ -99,10 +106,7 @@ impl Registry {
                 let versions = std::iter::once(&mut record.latest).chain(record.versions.values_mut());
                 for version in versions {
                     let config = &mut version.configuration;
-                    if version.wasm_sha256 == wasm_sha256
-                        && config.last_update_status == LastUpdateStatus::InProgress
-                        && !awaits_snapshot(config)
-                    {
+                    if version.wasm_sha256 == wasm_sha256 && awaits_activation(config) {
                         settle(config, &verdict);
                         changed = true;
                     }
@@ -158,16 +162,20 @@ impl Registry {
     }
 }
 
-/// Every job a crash left undone: code still in progress, snapshots not taken.
+/// Every job a crash left undone: code still in progress in $LATEST or in any published version
+/// (one activation per code: it settles every version of that code), snapshots not taken.
 pub(crate) fn unsettled_jobs<'a>(records: impl Iterator<Item = &'a FunctionRecord>) -> Vec<LifecycleJob> {
     let mut jobs = Vec::new();
     for record in records {
         let name = &record.latest.configuration.function_name;
-        if record.latest.configuration.last_update_status == LastUpdateStatus::InProgress {
-            jobs.push(LifecycleJob::Activate {
-                function: name.clone(),
-                wasm_sha256: record.latest.wasm_sha256.clone(),
-            });
+        let mut codes = std::collections::BTreeSet::new();
+        for version in std::iter::once(&record.latest).chain(record.versions.values()) {
+            if awaits_activation(&version.configuration) && codes.insert(&version.wasm_sha256) {
+                jobs.push(LifecycleJob::Activate {
+                    function: name.clone(),
+                    wasm_sha256: version.wasm_sha256.clone(),
+                });
+            }
         }
         for (number, version) in &record.versions {
             if awaits_snapshot(&version.configuration) {
@@ -180,3 +188,7 @@ pub(crate) fn unsettled_jobs<'a>(records: impl Iterator<Item = &'a FunctionRecor
     }
     jobs
 }
+
+#[cfg(test)]
+#[path = "lifecycle_tests.rs"]
+mod tests;

@@ -209,8 +209,9 @@ impl Sandbox {
         let (environments_dir, owned) = match config.environments_dir {
             Some(dir) => (dir, None),
             None => {
+                tmp_dirs::remove_orphan_roots(&std::env::temp_dir());
                 let dir = tempfile::Builder::new()
-                    .prefix("lambkin-environments-")
+                    .prefix(&tmp_dirs::default_root_prefix())
                     .tempdir()?;
                 (dir.path().to_path_buf(), Some(dir))
             }

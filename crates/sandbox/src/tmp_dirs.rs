@@ -8,6 +8,10 @@
 //! each directory and putting it back on the spare list. A new environment takes a spare. Nothing
 //! on the request path makes a syscall or wakes a thread. A directory is only ever handed out
 //! empty, so nothing crosses environments.
+//!
+//! A sandbox's default root is named after its process (`lambkin-environments-<pid>-…`): one
+//! killed before it could remove its root leaves it behind, and the next sandbox removes the
+//! roots of processes that are gone.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -173,6 +177,50 @@ impl TmpDirPool {
     }
 }
 
+/// What names a default root, before its owner's pid.
+const DEFAULT_ROOT: &str = "lambkin-environments-";
+
+/// The prefix of this process's default root in the system's temporary directory.
+pub fn default_root_prefix() -> String {
+    format!("{DEFAULT_ROOT}{}-", std::process::id())
+}
+
+/// Removes the default roots in `parent` whose process is gone (no `/proc/<pid>`); returns
+/// how many. Best effort: a root that cannot be read or removed is left for the next time.
+pub fn remove_orphan_roots(parent: &Path) -> usize {
+    // Without /proc every owner would look dead.
+    if !Path::new("/proc/self").exists() {
+        return 0;
+    }
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(owner_pid) else {
+            continue;
+        };
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        if is_dir
+            && !Path::new(&format!("/proc/{pid}")).exists()
+            && std::fs::remove_dir_all(entry.path()).is_ok()
+        {
+            removed += 1;
+        }
+    }
+    if removed > 0 {
+        tracing::info!(removed, parent = %parent.display(), "removed environments directories of dead processes");
+    }
+    removed
+}
+
+/// The pid in a default root's name (`lambkin-environments-<pid>-<random>`).
+fn owner_pid(name: &str) -> Option<u32> {
+    let (pid, _) = name.strip_prefix(DEFAULT_ROOT)?.split_once('-')?;
+    pid.parse().ok()
+}
+
 /// Removes everything inside `dir`, keeping `dir` itself. Symlinks are removed, not followed.
 fn empty_directory(dir: &Path) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
@@ -215,5 +263,21 @@ mod tests {
             "recycled empty"
         );
         drop(stock);
+    }
+
+    #[test]
+    fn orphan_roots_of_dead_processes_are_removed_and_live_ones_kept() {
+        let parent = tempfile::tempdir().expect("tempdir");
+        // A pid above the kernel's maximum (2^22) is never alive.
+        let dead = parent.path().join(format!("{DEFAULT_ROOT}4999999-abc"));
+        let mine = parent.path().join(format!("{}xyz", default_root_prefix()));
+        let other = parent.path().join("lambkin-environments-legacy");
+        for dir in [&dead, &mine, &other] {
+            std::fs::create_dir_all(dir.join("0/env-0")).expect("mkdir");
+        }
+        assert_eq!(remove_orphan_roots(parent.path()), 1);
+        assert!(!dead.exists(), "a dead process's root is removed");
+        assert!(mine.exists(), "a live process's root is kept");
+        assert!(other.exists(), "a root of no known owner is kept");
     }
 }
