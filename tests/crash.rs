@@ -17,17 +17,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::process::{comes_up, free_port, request, serve};
-
-/// A server that is killed when the test panics, so that a failure leaves no process behind.
-struct Server(std::process::Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use support::process::{Reaped, comes_up, free_port, request, serve};
 
 /// Examples that answer `{}` without an error.
 const EXAMPLES: [&str; 3] = ["hello", "echo", "counter"];
@@ -313,7 +303,7 @@ fn acknowledged_writes_survive_kill_9_and_every_version_settles() {
     let mut killed = Vec::new();
     for round in 0..=rounds {
         let port = free_port();
-        let mut server = Server(serve(port, data.path(), &[]));
+        let mut server = Reaped(serve(port, data.path(), &[]));
         comes_up(port);
         // What the rounds before acknowledged, after their kill; the last check invokes all.
         let invoke = match round {
