@@ -33,6 +33,9 @@ SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 CI_ACCESS_KEY = "AKIDLAMBKINCI"
 CI_SECRET = "0123456789abcdefghij0123456789ABCDEFGHIJ"
 WRONG_SECRET = "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"
+# LocalStack's habit: a secret of any length (here 4 bytes, not AWS's 40).
+LOCALSTACK_KEY = "test"
+LOCALSTACK_SECRET = "test"
 
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -43,7 +46,8 @@ def signed(tmp_path_factory):
     path = tmp_path_factory.mktemp("keys") / "credentials"
     path.write_text(
         f"[default]\naws_access_key_id = {ACCESS_KEY}\naws_secret_access_key = {SECRET}\n\n"
-        f"[ci]\naws_access_key_id = {CI_ACCESS_KEY}\naws_secret_access_key = {CI_SECRET}\n"
+        f"[ci]\naws_access_key_id = {CI_ACCESS_KEY}\naws_secret_access_key = {CI_SECRET}\n\n"
+        f"[localstack]\naws_access_key_id = {LOCALSTACK_KEY}\naws_secret_access_key = {LOCALSTACK_SECRET}\n"
     )
     with own_server(
         tmp_path_factory,
@@ -221,7 +225,12 @@ def test_function_urls_none_is_public_and_aws_iam_needs_a_valid_signature(signed
 AWS_CLI = shutil.which("aws")  # installed by requirements.txt (awscli)
 
 
-def test_the_aws_cli_signs_in_and_a_wrong_secret_is_refused(signed, make_name, tmp_path):
+@pytest.mark.parametrize(
+    "key, secret, wrong",
+    [(ACCESS_KEY, SECRET, WRONG_SECRET), (LOCALSTACK_KEY, LOCALSTACK_SECRET, "tesT")],
+    ids=["aws-shaped-keys", "localstack-test-test"],
+)
+def test_the_aws_cli_signs_in_and_a_wrong_secret_is_refused(signed, make_name, tmp_path, key, secret, wrong):
     name = deploy_hello(signed, make_name)
     cli = AWS_CLI or f"{sys.executable} -m awscli"
 
@@ -229,7 +238,7 @@ def test_the_aws_cli_signs_in_and_a_wrong_secret_is_refused(signed, make_name, t
         env = {
             k: v for k, v in os.environ.items() if not k.startswith("AWS_")
         } | {
-            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+            "AWS_ACCESS_KEY_ID": key,
             "AWS_SECRET_ACCESS_KEY": secret,
             "AWS_DEFAULT_REGION": REGION,
             "AWS_CONFIG_FILE": str(tmp_path / "none"),
@@ -244,13 +253,13 @@ def test_the_aws_cli_signs_in_and_a_wrong_secret_is_refused(signed, make_name, t
             timeout=120,
         )
 
-    listed = aws(SECRET, "list-functions")
+    listed = aws(secret, "list-functions")
     assert listed.returncode == 0, listed.stderr
     assert name in [f["FunctionName"] for f in json.loads(listed.stdout)["Functions"]]
     out = tmp_path / "out.json"
-    invoked = aws(SECRET, "invoke", "--function-name", f"{FUNCTION_ARN_PREFIX}{name}", str(out))
+    invoked = aws(secret, "invoke", "--function-name", f"{FUNCTION_ARN_PREFIX}{name}", str(out))
     assert invoked.returncode == 0, invoked.stderr
     assert json.loads(invoked.stdout)["StatusCode"] == 200
-    refused = aws(WRONG_SECRET, "list-functions")
+    refused = aws(wrong, "list-functions")
     assert refused.returncode != 0
     assert "InvalidSignatureException" in refused.stderr

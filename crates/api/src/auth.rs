@@ -144,10 +144,9 @@ impl Credentials {
                 "access key id {access_key_id:?} must be letters and digits"
             )));
         }
-        // The verifier takes AWS's shape of secret: 40 characters, as IAM issues them.
-        if <KSecretKey>::from_str(secret_access_key).is_err() {
+        if signing_secret(secret_access_key).is_none() {
             return Err(CredentialsError::Invalid(format!(
-                "the secret access key of {access_key_id} must be 40 characters, as AWS issues them"
+                "the secret access key of {access_key_id} must be 1 to {MAX_SECRET_BYTES} bytes (AWS issues 40 characters; LocalStack's habit, `test`, works too)"
             )));
         }
         self.keys
@@ -158,6 +157,23 @@ impl Credentials {
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }
+}
+
+/// The longest secret the verifier's key type holds: AWS's 40 characters.
+const MAX_SECRET_BYTES: usize = 40;
+
+/// The verifier's form of a secret of 1 to 40 bytes. Its key type holds exactly 40; a shorter
+/// secret is padded with NUL bytes, which derives the same signing keys: SigV4's first step is
+/// HMAC-SHA256 keyed with "AWS4" + secret, and HMAC pads any key shorter than its 64-byte block
+/// with zero bytes (RFC 2104, section 2), so "AWS4test" and "AWS4test" followed by 36 zeros
+/// are one and the same HMAC key. Longer secrets would need a key longer than the type holds.
+fn signing_secret(secret: &str) -> Option<KSecretKey> {
+    if secret.is_empty() || secret.len() > MAX_SECRET_BYTES || secret.contains('\0') {
+        return None;
+    }
+    let mut padded = secret.to_string();
+    padded.extend(std::iter::repeat_n('\0', MAX_SECRET_BYTES - secret.len()));
+    <KSecretKey>::from_str(&padded).ok()
 }
 
 /// Secure defaults: an anonymous server answers only on loopback, unless `--allow-anonymous`.
@@ -192,7 +208,7 @@ impl Authenticator {
         let keys = credentials
             .keys
             .iter()
-            .filter_map(|(id, secret)| Some((id.clone(), <KSecretKey>::from_str(secret).ok()?)))
+            .filter_map(|(id, secret)| Some((id.clone(), signing_secret(secret)?)))
             .collect();
         Some(Authenticator {
             keys: Arc::new(keys),
