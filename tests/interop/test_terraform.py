@@ -167,7 +167,8 @@ class RecordingProxy:
     """A pass-through HTTP proxy on 127.0.0.1 in front of lambkin that remembers every call.
 
     lambkin's log has no line per request, so this is where a failure message gets the calls
-    Terraform made and what lambkin answered (method, path, status, start of the body)."""
+    Terraform made and what lambkin answered (method, path, status, start of the body). Request
+    bodies are read by Content-Length, which the provider's SDK always sends."""
 
     def __init__(self, upstream_port: int):
         self.calls: list[tuple[str, str, int, bytes]] = []
@@ -244,7 +245,9 @@ class Terraform:
     def set_vars(self, **variables) -> None:
         (self.workdir / "terraform.tfvars.json").write_text(json.dumps(variables, indent=2))
 
-    def run(self, *args: str, ok=(0,)) -> subprocess.CompletedProcess:
+    def run(self, *args: str, failure: str | None = None) -> subprocess.CompletedProcess:
+        """Run `terraform <args>`; any exit code but 0 fails the test (`failure` says what a
+        non-zero exit means, when more than "it failed")."""
         cmd = [TERRAFORM, *args, "-no-color"]
         if args[0] != "output":  # `output` takes no -input
             cmd.append("-input=false")
@@ -260,7 +263,9 @@ class Terraform:
             )
         except subprocess.TimeoutExpired as e:
             raise AssertionError(self.report(f"timed out after {COMMAND_TIMEOUT_S} s", cmd, e))
-        assert done.returncode in ok, self.report(f"exit code {done.returncode}", cmd, done)
+        if done.returncode != 0:
+            what = f"exit code {done.returncode}" + (f" ({failure})" if failure else "")
+            raise AssertionError(self.report(what, cmd, done))
         return done
 
     def report(self, what: str, cmd, done) -> str:
@@ -272,8 +277,9 @@ class Terraform:
         return (
             f"`{' '.join(cmd[1:])}`: {what}\n"
             f"--- stderr (tail)\n{tail(done.stderr)}\n"
-            f"--- stdout (tail)\n{tail(done.stdout)}\n"
-            f"--- calls lambkin answered with an error\n{self.proxy.failed_calls()}"
+            f"--- calls lambkin answered with an error (all commands so far)\n"
+            f"{self.proxy.failed_calls()}\n"
+            f"--- stdout (tail)\n{tail(done.stdout)}"
         )
 
     def outputs(self) -> dict:
@@ -283,13 +289,18 @@ class Terraform:
     def plan_is_clean(self) -> None:
         """`plan -detailed-exitcode`: 0 means no changes; 2 (changes) is drift in what lambkin
         reports back."""
-        self.run("plan", "-detailed-exitcode")
+        self.run(
+            "plan",
+            "-detailed-exitcode",
+            failure="2: the plan has changes, i.e. lambkin reads back something other than what"
+            " was applied; the diff is in stdout",
+        )
 
 
-def alive(client, **kwargs) -> bool:
-    """Whether a Get* call finds its resource (ResourceNotFoundException: it does not)."""
+def alive(get, **kwargs) -> bool:
+    """Whether a boto3 Get* call finds its resource (ResourceNotFoundException: it does not)."""
     try:
-        return bool(client(**kwargs))
+        return bool(get(**kwargs))
     except ClientError as e:
         if e.response["Error"]["Code"] == "ResourceNotFoundException":
             return False
@@ -321,9 +332,7 @@ def proxy(lambkin):
     p.close()
 
 
-def test_apply_update_and_destroy_every_lambda_resource(
-    tmp_path, lambkin, client, make_name, proxy
-):
+def test_apply_update_and_destroy_every_lambda_resource(tmp_path, client, make_name, proxy):
     function_name = make_name("tf")  # make_name deletes it afterwards, whatever happened
     layer_name = unique_name("tf-layer")
     (tmp_path / "main.tf").write_text(MAIN_TF)
@@ -353,7 +362,7 @@ def test_apply_update_and_destroy_every_lambda_resource(
         out = tf.outputs()
         assert json.loads(out["invocation"]) == {"message": "Hello, terraform!"}, out
         assert out["version"] == "1", out
-        assert out["data_arn"] == f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function_name}"
+        assert out["data_arn"] == f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function_name}", out
         assert out["data_memory_size"] == 128, out
 
         cfg = client.get_function(FunctionName=function_name)
@@ -362,7 +371,8 @@ def test_apply_update_and_destroy_every_lambda_resource(
         assert cfg.get("Tags") == {"team": "interop", "stage": "one"}, cfg
         alias = client.get_alias(FunctionName=function_name, Name="live")
         assert alias["FunctionVersion"] == "1", alias
-        policy = json.loads(client.get_policy(FunctionName=function_name, Qualifier="live")["Policy"])
+        policy = client.get_policy(FunctionName=function_name, Qualifier="live")
+        policy = json.loads(policy["Policy"])
         assert "nightly-rule" in {s["Sid"] for s in policy["Statement"]}, policy
         eic = client.get_function_event_invoke_config(FunctionName=function_name)
         assert (eic["MaximumRetryAttempts"], eic["MaximumEventAgeInSeconds"]) == (1, 120), eic
