@@ -32,8 +32,10 @@ fn check_destination(destination: &str) -> Result<(), RegistryError> {
     if destination.is_empty() || webhook || function {
         return Ok(());
     }
+    // Not worded "The destination ARN ...": Terraform's provider retries that message for minutes
+    // (it reads it as IAM still propagating), where this refusal is final.
     Err(invalid(format!(
-        "The destination ARN {destination} is not supported: lambkin delivers to Lambda function ARNs and HTTP(S) webhook URLs"
+        "lambkin cannot deliver to {destination}: destinations are Lambda function ARNs and HTTP(S) webhook URLs"
     )))
 }
 
