@@ -523,10 +523,33 @@ mod tests {
             credentials.keys["AKIDCI"],
             "0123456789012345678901234567890123456789"
         );
-        assert!(Credentials::default().add("AKID", "short").is_err());
+        assert!(Credentials::default().add("AKID", "test").is_ok());
+        assert!(Credentials::default().add("AKID", "").is_err());
+        assert!(Credentials::default().add("AKID", &"x".repeat(41)).is_err());
         assert!(Credentials::from_shared_file("[p]\naws_access_key_id = A\n").is_err());
         assert!(Credentials::from_shared_file("aws_access_key_id = A\n").is_err());
         assert!(Credentials::load(None, Some("AKID"), None).is_err());
+    }
+
+    /// The NUL padding of a short secret changes nothing: the verifier's signing key is the one
+    /// SigV4's HMAC chain derives from the secret itself.
+    #[test]
+    fn a_short_secret_derives_the_signing_key_sigv4_gives_it() {
+        let hmac = |key: &[u8], data: &str| {
+            let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
+            mac.update(data.as_bytes());
+            mac.finalize().into_bytes().to_vec()
+        };
+        let date = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).expect("a date");
+        for secret in ["test", "x", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"] {
+            let expected = ["20261201", "us-east-1", "lambda", "aws4_request"]
+                .iter()
+                .fold(format!("AWS4{secret}").into_bytes(), |key, part| hmac(&key, part));
+            let derived = signing_secret(secret)
+                .expect("a secret of 1 to 40 bytes")
+                .to_ksigning(date, "us-east-1", "lambda");
+            assert_eq!(derived.as_ref().as_slice(), expected.as_slice(), "{secret}");
+        }
     }
 
     #[test]
