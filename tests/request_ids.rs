@@ -275,6 +275,50 @@ async fn every_response_of_every_route_carries_its_own_request_id() {
     s.call(app, ("GET", runtime), uri, None, 200).await;
     let auto = json!({ "UpdateRuntimeOn": "Auto" });
     s.call(app, ("PUT", runtime), uri, Some(auto), 200).await;
+    let signing = "/2020-06-30/functions/{name}/code-signing-config";
+    let uri = "/2020-06-30/functions/swept/code-signing-config";
+    s.call(app, ("GET", signing), uri, None, 200).await;
+    let csc = "arn:aws:lambda:us-east-1:000000000000:code-signing-config:csc-0123456789abcdefg";
+    let arn = json!({ "CodeSigningConfigArn": csc });
+    s.call(app, ("PUT", signing), uri, Some(arn), 200).await;
+    s.call(app, ("DELETE", signing), uri, None, 204).await;
+    let recursion = "/2024-08-31/functions/{name}/recursion-config";
+    let uri = "/2024-08-31/functions/swept/recursion-config";
+    s.call(app, ("GET", recursion), uri, None, 200).await;
+    let allow = json!({ "RecursiveLoop": "Allow" });
+    s.call(app, ("PUT", recursion), uri, Some(allow), 200).await;
+
+    // Tags and policies.
+    let tags = "/2017-03-31/tags/{arn}";
+    let uri = "/2017-03-31/tags/arn:aws:lambda:us-east-1:000000000000:function:swept";
+    let team = json!({ "Tags": { "team": "core" } });
+    s.call(app, ("POST", tags), uri, Some(team), 204).await;
+    s.call(app, ("GET", tags), uri, None, 200).await;
+    let untag = format!("{uri}?tagKeys=team");
+    s.call(app, ("DELETE", tags), &untag, None, 204).await;
+    let policy = "/2015-03-31/functions/{name}/policy";
+    let uri = "/2015-03-31/functions/swept/policy";
+    let statement = json!({ "StatementId": "s1", "Action": "lambda:InvokeFunction", "Principal": "*" });
+    s.call(app, ("POST", policy), uri, Some(statement), 201).await;
+    s.call(app, ("GET", policy), uri, None, 200).await;
+    let remove = "/2015-03-31/functions/{name}/policy/{statement_id}";
+    let uri = "/2015-03-31/functions/swept/policy/s1";
+    s.call(app, ("DELETE", remove), uri, None, 204).await;
+
+    // Event source mappings: none, and none can be made.
+    for mappings in [
+        "/2015-03-31/event-source-mappings",
+        "/2015-03-31/event-source-mappings/",
+    ] {
+        s.call(app, ("GET", mappings), mappings, None, 200).await;
+        s.call(app, ("POST", mappings), mappings, Some(json!({})), 400)
+            .await;
+    }
+    let mapping = "/2015-03-31/event-source-mappings/{uuid}";
+    let uri = "/2015-03-31/event-source-mappings/no-such-mapping";
+    for method in ["GET", "PUT", "DELETE"] {
+        s.call(app, (method, mapping), uri, None, 404).await;
+    }
 
     // Event-invoke configs.
     let events = "/2019-09-25/functions/{name}/event-invoke-config";
