@@ -193,17 +193,7 @@ fn under_a_limit_of_1024_open_files_2000_invocations_of_1100_functions_all_succe
     const FUNCTIONS: usize = 1100;
     let (port, data) = (free_port(), tempfile::tempdir().expect("tempdir"));
     // Soft and hard limit both: nothing to raise, as under a strict service manager.
-    let mut shell = std::process::Command::new("sh");
-    shell
-        .arg("-c")
-        .arg(r#"ulimit -n 1024 && exec "$0" serve --listen "127.0.0.1:$1""#)
-        .arg(env!("CARGO_BIN_EXE_lambkin"))
-        .arg(port.to_string());
-    let server = Reaped(
-        support::process::server_settings(&mut shell, data.path())
-            .spawn()
-            .expect("spawn lambkin serve"),
-    );
+    let server = Reaped(support::process::serve_under_ulimit(port, data.path(), "-n 1024"));
     comes_up(port);
     let pid = server.id();
 

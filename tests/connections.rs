@@ -8,7 +8,7 @@ mod support;
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
-use support::process::{Reaped, comes_up, free_port, request, serve, server_settings};
+use support::process::{Reaped, comes_up, free_port, request, serve, serve_under_ulimit};
 
 fn connect(port: u16) -> TcpStream {
     let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
@@ -72,17 +72,7 @@ fn eleven_hundred_idle_connections_do_not_lock_a_new_client_out() {
     // Under a limit of 1,024 open files (soft and hard: nothing to raise) the cap is a quarter
     // of it; past the cap the connection idle the longest is closed for each newcomer.
     let (port, data) = (free_port(), tempfile::tempdir().expect("tempdir"));
-    let mut shell = std::process::Command::new("sh");
-    shell
-        .arg("-c")
-        .arg(r#"ulimit -n 1024 && exec "$0" serve --listen "127.0.0.1:$1""#)
-        .arg(env!("CARGO_BIN_EXE_lambkin"))
-        .arg(port.to_string());
-    let _server = Reaped(
-        server_settings(&mut shell, data.path())
-            .spawn()
-            .expect("spawn lambkin serve"),
-    );
+    let _server = Reaped(serve_under_ulimit(port, data.path(), "-n 1024"));
     comes_up(port);
     let idle: Vec<TcpStream> = (0..1100).map(|_| connect(port)).collect();
     let (response, took) = timed_health(port);

@@ -6,9 +6,8 @@
 mod support;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
-use support::process::{comes_up, deploy, free_port, request, serve, server_settings};
+use support::process::{comes_up, deploy, free_port, request, serve, serve_under_ulimit};
 
 /// The server's open files that are compiled modules of its compile cache.
 fn open_compiled_modules(pid: u32, data: &Path) -> usize {
@@ -96,15 +95,7 @@ fn open_files_limits(pid: u32) -> (u64, u64) {
 fn serve_raises_its_open_files_limit_to_the_hard_limit() {
     let (port, data) = (free_port(), tempfile::tempdir().expect("tempdir"));
     // Started as a service manager with a low default would start it.
-    let mut shell = Command::new("sh");
-    shell
-        .arg("-c")
-        .arg(r#"ulimit -Sn 256 && exec "$0" serve --listen "127.0.0.1:$1""#)
-        .arg(env!("CARGO_BIN_EXE_lambkin"))
-        .arg(port.to_string());
-    let mut server = server_settings(&mut shell, data.path())
-        .spawn()
-        .expect("spawn lambkin serve");
+    let mut server = serve_under_ulimit(port, data.path(), "-Sn 256");
     comes_up(port);
     let (soft, hard) = open_files_limits(server.id());
     let _ = server.kill();

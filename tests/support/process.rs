@@ -26,6 +26,22 @@ pub fn serve(port: u16, data: &std::path::Path, args: &[&str]) -> Child {
         .expect("spawn lambkin serve")
 }
 
+/// `lambkin serve` started from a shell that first runs `ulimit <limit>` (e.g. `-n 1024`: soft
+/// and hard, as a strict service manager would leave it).
+pub fn serve_under_ulimit(port: u16, data: &std::path::Path, limit: &str) -> Child {
+    let mut shell = Command::new("sh");
+    shell
+        .arg("-c")
+        .arg(format!(
+            r#"ulimit {limit} && exec "$0" serve --listen "127.0.0.1:$1""#
+        ))
+        .arg(env!("CARGO_BIN_EXE_lambkin"))
+        .arg(port.to_string());
+    server_settings(&mut shell, data)
+        .spawn()
+        .expect("spawn lambkin serve")
+}
+
 /// What every test server runs with: `data` as its data directory, anonymous, fast async
 /// retries, no output.
 pub fn server_settings<'a>(command: &'a mut Command, data: &std::path::Path) -> &'a mut Command {

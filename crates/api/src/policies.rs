@@ -24,11 +24,6 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-/// The qualifier a policy operation names: from the query, or from a qualified ARN.
-fn qualified(app: &AppState, name: &str, qualifier: Option<&str>) -> Result<FunctionRef, ApiError> {
-    Ok(FunctionRef::parse(name, qualifier, &app.registry)?)
-}
-
 async fn add_permission(
     State(app): State<AppState>,
     Path(name): Path<String>,
@@ -55,7 +50,7 @@ async fn remove_permission(
     Path((name, statement_id)): Path<(String, String)>,
     Query(query): Query<RemoveQuery>,
 ) -> Result<Response, ApiError> {
-    let f = qualified(&app, &name, query.qualifier.as_deref())?;
+    let f = FunctionRef::parse(&name, query.qualifier.as_deref(), &app.registry)?;
     app.registry
         .remove_permission(
             &f.name,
