@@ -5,6 +5,7 @@
 
 mod support;
 
+use lambkin_api::public_url::PublicUrl;
 use lambkin_api::server::FrontDoor;
 use lambkin_invoke::worker::AsyncSettings;
 use reqwest::StatusCode;
@@ -77,12 +78,11 @@ async fn buffered_responses_by_path_and_by_host() {
     let (live, url, base) = web(dir.path(), json!({})).await;
     let function_url = url["FunctionUrl"].as_str().expect("FunctionUrl");
     let id = url_id(&url);
-    assert_eq!(
-        function_url,
-        format!("http://{id}.lambda-url.us-east-1.localhost:{}/", live.port)
-    );
+    // The FunctionUrl handed out names the listener and the path form, so any client can call it.
+    assert_eq!(function_url, format!("{base}/"));
+    assert_eq!(base, format!("http://127.0.0.1:{}/lambda-url/{id}", live.port));
 
-    let hello = get(&live.http, &format!("{base}/hello?name=Ada"), &[]).await;
+    let hello = get(&live.http, &format!("{function_url}hello?name=Ada"), &[]).await;
     assert_eq!((hello.status, hello.text()), (StatusCode::OK, "Hello, Ada!"));
     assert!(
         hello
@@ -93,13 +93,14 @@ async fn buffered_responses_by_path_and_by_host() {
     );
     assert!(hello.header("x-amzn-RequestId").is_some());
 
-    // The Host-header form: the FunctionUrl itself, its host resolved to the server.
+    // The Host-header form, its host resolved to the server.
     let host = format!("{id}.lambda-url.us-east-1.localhost");
     let by_host =
         client(reqwest::Client::builder().resolve(&host, SocketAddr::from(([127, 0, 0, 1], live.port))));
-    let hello = get(&by_host, &format!("{function_url}hello?name=Grace"), &[]).await;
+    let host_url = format!("http://{host}:{}/", live.port);
+    let hello = get(&by_host, &format!("{host_url}hello?name=Grace"), &[]).await;
     assert_eq!((hello.status, hello.text()), (StatusCode::OK, "Hello, Grace!"));
-    let root = get(&by_host, function_url, &[]).await;
+    let root = get(&by_host, &host_url, &[]).await;
     assert_eq!((root.status, root.text()), (StatusCode::OK, "Hello, world!"));
 
     // A bare JSON value is a 200 application/json body.
@@ -136,8 +137,55 @@ async fn buffered_responses_by_path_and_by_host() {
     assert_eq!(status, StatusCode::NO_CONTENT);
     let deleted = get(&live.http, &format!("{base}/hello"), &[]).await;
     assert_eq!(deleted.status, StatusCode::FORBIDDEN);
-    let deleted = get(&by_host, function_url, &[]).await;
+    let deleted = get(&by_host, &host_url, &[]).await;
     assert_eq!(deleted.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_public_url_template_is_handed_out_and_served_by_host() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let front_door = FrontDoor {
+        public_url: PublicUrl::parse("http://{id}.fn.example.test/").expect("a template"),
+        ..FrontDoor::default()
+    };
+    let live = serve(dir.path(), front_door, AsyncSettings::default()).await;
+    live.deploy("web", "http", json!({})).await;
+    let url = live
+        .create_url("web", json!({ "AuthType": "NONE", "InvokeMode": "BUFFERED" }))
+        .await;
+    let id = url_id(&url);
+    let host = format!("{id}.fn.example.test");
+    assert_eq!(url["FunctionUrl"], format!("http://{host}/"));
+
+    // The proxy in front keeps the Host header; lambkin answers on its own port.
+    let at_proxy =
+        client(reqwest::Client::builder().resolve(&host, SocketAddr::from(([127, 0, 0, 1], live.port))));
+    let hello = get(
+        &at_proxy,
+        &format!("http://{host}:{}/hello?name=Ada", live.port),
+        &[],
+    )
+    .await;
+    assert_eq!((hello.status, hello.text()), (StatusCode::OK, "Hello, Ada!"));
+    let by_path = get(
+        &live.http,
+        &format!("{}/hello?name=Bo", live.url_by_path(&url)),
+        &[],
+    )
+    .await;
+    assert_eq!((by_path.status, by_path.text()), (StatusCode::OK, "Hello, Bo!"));
+    // Another host under the same domain is not a URL id; the API answers it.
+    let other = client(reqwest::Client::builder().resolve(
+        "a.b.fn.example.test",
+        SocketAddr::from(([127, 0, 0, 1], live.port)),
+    ));
+    let other = get(
+        &other,
+        &format!("http://a.b.fn.example.test:{}/hello", live.port),
+        &[],
+    )
+    .await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,6 +4,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use lambkin_api::connections::ConnectionLimits;
+use lambkin_api::public_url::PublicUrl;
 use lambkin_api::server::FrontDoor;
 use lambkin_invoke::IDLE_TIMEOUT;
 use lambkin_invoke::worker::AsyncSettings;
@@ -45,6 +46,11 @@ pub struct ServeArgs {
     /// Address of the HTTP listener.
     #[arg(long, env = "LAMBKIN_LISTEN", default_value = "127.0.0.1:9001")]
     pub listen: SocketAddr,
+    /// How the function URLs handed out are spelled: a base (`https://fn.example.com`, each URL
+    /// `<base>/lambda-url/<id>/`) or a template naming `{id}` (`https://{id}.fn.example.com/`,
+    /// also served by Host header). Default: the listener, `http://<listen>/lambda-url/<id>/`.
+    #[arg(long, env = "LAMBKIN_PUBLIC_URL", value_parser = PublicUrl::parse)]
+    pub public_url: Option<PublicUrl>,
     /// Object store URL: `file://<dir>` (default: the data directory) or `s3://bucket/prefix`.
     #[arg(long, env = "LAMBKIN_STORE")]
     pub store: Option<String>,

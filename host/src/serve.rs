@@ -2,6 +2,7 @@
 
 use anyhow::Context;
 use lambkin_api::connections::ConnectionLimits;
+use lambkin_api::public_url::PublicUrl;
 use lambkin_api::server::{self, FrontDoor, ServerConfig};
 use lambkin_invoke::worker::AsyncSettings;
 use lambkin_registry::Buckets;
@@ -49,7 +50,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         region: args.common.region.clone(),
         account_id: args.common.account_id.clone(),
         front_door: FrontDoor {
-            port: address.port(),
+            public_url: args
+                .public_url
+                .clone()
+                .unwrap_or_else(|| PublicUrl::local(address)),
             async_max_payload: args.async_max_payload,
             stream_max_bytes: args.stream_max_bytes,
             async_max_queue: args.async_max_queue as usize,

@@ -1,7 +1,7 @@
 """Function URLs through boto3: Create/Get/Update/Delete/ListFunctionUrlConfig(s) (AuthType, Cors,
-InvokeMode, qualifiers: $LATEST or an alias, never a version), then HTTP requests to a URL, by
-its host name (sent as the Host header to 127.0.0.1) and by the path form
-http://127.0.0.1:<port>/lambda-url/<url-id>/<path>.
+InvokeMode, qualifiers: $LATEST or an alias, never a version), then HTTP requests to a URL: the
+FunctionUrl handed out (http://127.0.0.1:<port>/lambda-url/<url-id>/, called as it is) and its host
+name (<url-id>.lambda-url.<region>.localhost, sent as the Host header to 127.0.0.1).
 
 Every test makes its own functions (unique names, deleted afterwards).
 """
@@ -43,9 +43,7 @@ _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def url_pattern(port: int) -> re.Pattern:
-    return re.compile(
-        rf"^http://(?P<id>[a-z0-9]{{32}})\.lambda-url\.{re.escape(REGION)}\.localhost:{port}/$"
-    )
+    return re.compile(rf"^http://127\.0\.0\.1:{port}/lambda-url/(?P<id>[a-z0-9]{{32}})/$")
 
 
 def url_id(lambkin, function_url: str) -> str:
@@ -275,6 +273,15 @@ def http_url(client, lambkin, function_name) -> str:
 
 def path_form(lambkin, url_id_: str, rest: str) -> str:
     return f"http://{HOST}:{lambkin.port}/lambda-url/{url_id_}/{rest.lstrip('/')}"
+
+
+def test_the_function_url_handed_out_is_called_as_it_is(client, function_name, http_url):
+    function_url = client.get_function_url_config(FunctionName=function_name)["FunctionUrl"]
+
+    status, _headers, body = http_get(function_url + "hello?name=Urllib")
+
+    assert status == 200, body
+    assert body.decode() == "Hello, Urllib!"
 
 
 def test_get_through_the_path_form(lambkin, http_url):

@@ -308,12 +308,12 @@ def alive(get, **kwargs) -> bool:
 
 
 def http_get_function_url(url: str) -> tuple[int, bytes]:
-    """GET a function URL. lambkin's are http://{url-id}.lambda-url.{region}.localhost:{port}/,
-    routed by the Host header; *.localhost need not resolve here, so connect to 127.0.0.1."""
+    """GET a function URL as Terraform's output names it (lambkin's name its listener)."""
     parts = urlsplit(url)
+    assert parts.hostname == HOST, url
     conn = http.client.HTTPConnection(HOST, parts.port, timeout=30)
     try:
-        conn.request("GET", parts.path or "/", headers={"Host": parts.netloc})
+        conn.request("GET", parts.path or "/")
         resp = conn.getresponse()
         return resp.status, resp.read()
     finally:

@@ -5,6 +5,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use base64::Engine as _;
+use lambkin_api::public_url::PublicUrl;
 use lambkin_api::server::{self, AppState, FrontDoor, ServerConfig};
 use lambkin_invoke::worker::AsyncSettings;
 use lambkin_registry::Buckets;
@@ -218,8 +219,8 @@ pub struct Live {
     stop: Option<oneshot::Sender<()>>,
 }
 
-/// Serves `dir` on 127.0.0.1 at a port of the system's choosing (`front_door.port` is set to it,
-/// so function URLs name it).
+/// Serves `dir` on 127.0.0.1 at a port of the system's choosing (`front_door.public_url` is set
+/// to it, so function URLs name it).
 pub async fn serve(dir: &Path, front_door: FrontDoor, async_settings: AsyncSettings) -> Live {
     serve_with(
         dir,
@@ -236,8 +237,11 @@ pub async fn serve_with(dir: &Path, mut settings: Settings) -> Live {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind a loopback port");
-    let port = listener.local_addr().expect("local address").port();
-    settings.front_door.port = port;
+    let address = listener.local_addr().expect("local address");
+    let port = address.port();
+    if settings.front_door.public_url == FrontDoor::default().public_url {
+        settings.front_door.public_url = PublicUrl::local(address);
+    }
     let state = start_with(dir, settings).await;
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(async move {
@@ -353,6 +357,11 @@ pub async fn answer(response: reqwest::Response) -> (StatusCode, Option<String>,
 /// The id of a function URL: the first label of `FunctionUrl`'s host.
 pub fn url_id(url_config: &Value) -> String {
     let url = url_config["FunctionUrl"].as_str().expect("FunctionUrl");
-    let host = url.strip_prefix("http://").expect("an http URL");
-    host.split('.').next().expect("a host").to_string()
+    match url.split_once("/lambda-url/") {
+        Some((_, rest)) => rest.trim_end_matches('/').to_string(),
+        None => {
+            let host = url.split_once("://").expect("a URL").1;
+            host.split('.').next().expect("a host").to_string()
+        }
+    }
 }

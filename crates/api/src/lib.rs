@@ -13,7 +13,8 @@
 //! - `functions`, `versions`, `settings`, `layers`, `events`, `url_configs`, `provisioned`,
 //!   `tags`, `policies`, `event_sources`: the control plane's routers, one per resource family.
 //! - `invoke`, `stream`: Invoke and InvokeWithResponseStream.
-//! - [`url_gateway`], `url_event`: function URLs (routing, payload format 2.0 mapping).
+//! - [`url_gateway`], `url_event`: function URLs (routing, payload format 2.0 mapping);
+//!   [`public_url`]: how the URLs handed out are spelled.
 //! - [`request_id`]: one id per HTTP request: its log span, its invocation, its response header.
 //! - [`fuzzing`]: hostile-input entry points for the fuzz targets of `fuzz/`.
 
@@ -29,6 +30,7 @@ pub(crate) mod invoke;
 mod layers;
 mod policies;
 pub(crate) mod provisioned;
+pub mod public_url;
 pub mod request_id;
 pub mod server;
 pub(crate) mod settings;

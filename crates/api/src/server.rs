@@ -78,8 +78,8 @@ impl Drop for Background {
 /// Settings of the front door itself.
 #[derive(Debug, Clone)]
 pub struct FrontDoor {
-    /// The listener's port, for the function URLs lambkin hands out.
-    pub port: u16,
+    /// How the function URLs lambkin hands out are spelled.
+    pub public_url: crate::public_url::PublicUrl,
     /// Largest Event payload (Lambda: 256 KB).
     pub async_max_payload: usize,
     /// Most bytes of one streamed response (Lambda: 20 MB).
@@ -95,7 +95,10 @@ pub struct FrontDoor {
 impl Default for FrontDoor {
     fn default() -> Self {
         FrontDoor {
-            port: 9001,
+            public_url: crate::public_url::PublicUrl::local(std::net::SocketAddr::from((
+                [127, 0, 0, 1],
+                9001,
+            ))),
             async_max_payload: 256 * 1024,
             stream_max_bytes: 20 * 1024 * 1024,
             async_max_queue: 100_000,

@@ -21,14 +21,9 @@ pub fn router() -> Router<AppState> {
         .route("/2021-10-31/functions/{name}/urls", get(list_urls))
 }
 
-/// `http://<id>.lambda-url.<region>.localhost:<port>/`: served on this listener (as is
-/// `/lambda-url/<id>/`, for clients that cannot resolve `*.localhost`).
+/// The FunctionUrl handed out: the node's public form (by default its listener, by path).
 pub fn function_url(app: &AppState, url_id: &str) -> String {
-    format!(
-        "http://{url_id}.lambda-url.{}.localhost:{}/",
-        app.registry.region(),
-        app.front_door.port
-    )
+    app.front_door.public_url.of(url_id)
 }
 
 /// `FunctionUrlConfig` of the service model (`LastModifiedTime` except on create).

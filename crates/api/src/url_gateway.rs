@@ -1,5 +1,6 @@
 //! Function URLs, served on the API's listener: by path (`/lambda-url/{url-id}/...`) and by
-//! Host header (`{url-id}.lambda-url.{region}.localhost`). The request becomes a payload format
+//! Host header (`{url-id}.lambda-url.{region}.localhost`, and the host form of a public URL
+//! template). The request becomes a payload format
 //! 2.0 event; the answer is mapped back to HTTP — buffered, or sent with chunked transfer as the
 //! function streams it (InvokeMode RESPONSE_STREAM). Unknown URL → 403; function error → 502.
 
@@ -47,18 +48,21 @@ async fn by_path(
     serve(app, url_id, format!("/{rest}"), request).await
 }
 
-/// Middleware: a request for `{url-id}.lambda-url.{region}.localhost` is a function URL's,
-/// whatever its path; anything else goes on to the API.
+/// Middleware: a request for `{url-id}.lambda-url.{region}.localhost` (or the public template's
+/// host form) is a function URL's, whatever its path; anything else goes on to the API.
 pub async fn by_host(State(app): State<AppState>, request: Request, next: Next) -> Response {
-    let url_id = request
-        .headers()
-        .get("host")
-        .and_then(|h| h.to_str().ok())
-        .map(|h| h.rsplit_once(':').map_or(h, |(host, _)| host))
-        .and_then(|host| host.strip_suffix(".localhost"))
-        .and_then(|host| host.strip_suffix(app.registry.region()))
-        .and_then(|host| host.strip_suffix(".lambda-url."))
-        .map(str::to_string);
+    let host = request.headers().get("host").and_then(|h| h.to_str().ok());
+    let url_id = host.and_then(|host| {
+        let localhost = host
+            .rsplit_once(':')
+            .map_or(host, |(host, _)| host)
+            .strip_suffix(".localhost")
+            .and_then(|host| host.strip_suffix(app.registry.region()))
+            .and_then(|host| host.strip_suffix(".lambda-url."));
+        localhost
+            .or_else(|| app.front_door.public_url.id_in_host(host))
+            .map(str::to_string)
+    });
     match url_id {
         Some(url_id) => {
             let path = request.uri().path().to_string();
