@@ -7,6 +7,7 @@ Test modules import them with `from helpers import ...` (this directory is on sy
 from __future__ import annotations
 
 import base64
+import http.client
 import hashlib
 import io
 import json
@@ -282,3 +283,63 @@ class Webhook:
         return wait_for(
             enough, timeout, what=lambda: f"{count} record(s) on {url}; got {self.records(url)}"
         )
+
+
+class RecordingProxy:
+    """A pass-through HTTP proxy on 127.0.0.1 in front of lambkin that remembers every call.
+
+    lambkin's log has no line per request, so this is where a failure message gets the calls
+    Terraform made and what lambkin answered (method, path, status, start of the body). Request
+    bodies are read by Content-Length, which the provider's SDK always sends."""
+
+    def __init__(self, upstream_port: int):
+        self.calls: list[tuple[str, str, int, bytes]] = []
+        lock = threading.Lock()
+        calls = self.calls
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _forward(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                upstream = http.client.HTTPConnection(HOST, upstream_port, timeout=120)
+                try:
+                    headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
+                    upstream.request(self.command, self.path, body=body, headers=headers)
+                    resp = upstream.getresponse()
+                    data = resp.read()
+                finally:
+                    upstream.close()
+                with lock:
+                    calls.append((self.command, self.path, resp.status, data))
+                self.send_response_only(resp.status)
+                for key, value in resp.getheaders():
+                    if key.lower() not in ("connection", "transfer-encoding", "content-length"):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _forward
+
+            def log_message(self, format, *args):  # noqa: A002 - quiet
+                pass
+
+        self._server = ThreadingHTTPServer((HOST, 0), Handler)
+        self._server.daemon_threads = True
+        self.endpoint = f"http://{HOST}:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)
+
+    def failed_calls(self) -> str:
+        lines = [
+            f"{status} {method} {path} -> {data[:400].decode('utf-8', 'replace')}"
+            for method, path, status, data in list(self.calls)
+            if status >= 400
+        ]
+        return "\n".join(lines) or "<none>"
