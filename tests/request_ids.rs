@@ -375,6 +375,14 @@ async fn every_response_of_every_route_carries_its_own_request_id() {
     let version = "/2018-10-31/layers/{name}/versions/{number}";
     let uri = "/2018-10-31/layers/swept/versions/1";
     s.call(app, ("GET", version), uri, None, 200).await;
+    let policy = "/2018-10-31/layers/{name}/versions/{number}/policy";
+    let policy_uri = format!("{uri}/policy");
+    let grant = json!({ "StatementId": "s", "Action": "lambda:GetLayerVersion", "Principal": "*" });
+    s.call(app, ("POST", policy), &policy_uri, Some(grant), 201).await;
+    s.call(app, ("GET", policy), &policy_uri, None, 200).await;
+    let statement = "/2018-10-31/layers/{name}/versions/{number}/policy/{statement_id}";
+    s.call(app, ("DELETE", statement), &format!("{policy_uri}/s"), None, 204)
+        .await;
     s.call(app, ("DELETE", version), uri, None, 204).await;
 
     // Invoke: each invocation type; InvokeWithResponseStream.

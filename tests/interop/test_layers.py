@@ -1,5 +1,6 @@
 """boto3 against lambkin's layers: PublishLayerVersion, GetLayerVersion, ListLayerVersions,
-DeleteLayerVersion, ListLayers, and functions that reference layer versions.
+DeleteLayerVersion, ListLayers, the layer version permissions (AddLayerVersionPermission,
+GetLayerVersionPolicy, RemoveLayerVersionPermission), and functions that reference layer versions.
 
 Every test makes its own layers (unique names; their versions are deleted afterwards, best effort)
 and its own functions (deleted afterwards). ListLayers is account-wide, so its tests only look for
@@ -8,6 +9,7 @@ their own layers among whatever the server lists. The hard-restart test runs las
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -578,7 +580,117 @@ def test_update_configuration_with_six_layers_rejected(
 
 
 # ---------------------------------------------------------------------------------------------
-# 7. Hard restart (kept last: it replaces the server process the whole session shares)
+# 7. AddLayerVersionPermission, GetLayerVersionPolicy, RemoveLayerVersionPermission
+# ---------------------------------------------------------------------------------------------
+
+
+def layer_policy(client, name: str, version: int) -> tuple[list[dict], str]:
+    """The statements of a layer version's policy and its RevisionId."""
+    resp = client.get_layer_version_policy(LayerName=name, VersionNumber=version)
+    document = json.loads(resp["Policy"])
+    assert (document["Version"], document["Id"]) == ("2012-10-17", "default"), document
+    return document["Statement"], resp["RevisionId"]
+
+
+def test_layer_permissions_are_added_read_and_removed(client, two_layer_versions):
+    name, _v1, v2 = two_layer_versions
+    with client_error("ResourceNotFoundException", 404):
+        client.get_layer_version_policy(LayerName=name, VersionNumber=2)
+
+    added = client.add_layer_version_permission(
+        LayerName=name,
+        VersionNumber=2,
+        StatementId="xaccount",
+        Action="lambda:GetLayerVersion",
+        Principal="210987654321",
+    )
+    assert status_of(added) == 201
+    assert json.loads(added["Statement"]) == {
+        "Sid": "xaccount",
+        "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::210987654321:root"},
+        "Action": "lambda:GetLayerVersion",
+        "Resource": v2["LayerVersionArn"],
+    }
+    org = client.add_layer_version_permission(
+        LayerName=layer_arn(name),  # the layer's ARN names it too
+        VersionNumber=2,
+        StatementId="my-org",
+        Action="lambda:GetLayerVersion",
+        Principal="*",
+        OrganizationId="o-abcdefghij",
+        RevisionId=added["RevisionId"],
+    )
+    statements, revision = layer_policy(client, name, 2)
+    assert [s["Sid"] for s in statements] == ["xaccount", "my-org"]
+    assert statements[1]["Principal"] == "*"
+    assert statements[1]["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": "o-abcdefghij"}}
+    assert revision == org["RevisionId"] != added["RevisionId"]
+    # Version 1 has its own (empty) policy.
+    with client_error("ResourceNotFoundException", 404):
+        client.get_layer_version_policy(LayerName=name, VersionNumber=1)
+
+    with client_error("ResourceConflictException", 409):
+        client.add_layer_version_permission(
+            LayerName=name,
+            VersionNumber=2,
+            StatementId="xaccount",
+            Action="lambda:GetLayerVersion",
+            Principal="*",
+        )
+    with client_error("PreconditionFailedException", 412):
+        client.remove_layer_version_permission(
+            LayerName=name, VersionNumber=2, StatementId="xaccount", RevisionId=added["RevisionId"]
+        )
+    client.remove_layer_version_permission(
+        LayerName=name, VersionNumber=2, StatementId="xaccount", RevisionId=revision
+    )
+    assert [s["Sid"] for s in layer_policy(client, name, 2)[0]] == ["my-org"]
+    with client_error("ResourceNotFoundException", 404):
+        client.remove_layer_version_permission(LayerName=name, VersionNumber=2, StatementId="xaccount")
+    client.remove_layer_version_permission(LayerName=name, VersionNumber=2, StatementId="my-org")
+    with client_error("ResourceNotFoundException", 404):
+        client.get_layer_version_policy(LayerName=name, VersionNumber=2)
+
+
+def test_layer_permissions_refuse_what_a_layer_cannot_grant(client, two_layer_versions):
+    name, _v1, _v2 = two_layer_versions
+    grant = {"LayerName": name, "VersionNumber": 1, "StatementId": "s"}
+    with client_error("InvalidParameterValueException", 400):
+        client.add_layer_version_permission(**grant, Action="lambda:InvokeFunction", Principal="*")
+    with client_error("InvalidParameterValueException", 400):
+        client.add_layer_version_permission(
+            **grant, Action="lambda:GetLayerVersion", Principal="s3.amazonaws.com"
+        )
+    with client_error("ResourceNotFoundException", 404):
+        client.add_layer_version_permission(
+            LayerName=name,
+            VersionNumber=9,
+            StatementId="s",
+            Action="lambda:GetLayerVersion",
+            Principal="*",
+        )
+    # Nothing of a refused request was kept.
+    with client_error("ResourceNotFoundException", 404):
+        client.get_layer_version_policy(LayerName=name, VersionNumber=1)
+
+
+def test_deleting_a_layer_version_deletes_its_policy(client, layer_name):
+    publish(client, layer_name)
+    client.add_layer_version_permission(
+        LayerName=layer_name,
+        VersionNumber=1,
+        StatementId="everyone",
+        Action="lambda:GetLayerVersion",
+        Principal="*",
+    )
+    client.delete_layer_version(LayerName=layer_name, VersionNumber=1)
+    with client_error("ResourceNotFoundException", 404):
+        client.get_layer_version_policy(LayerName=layer_name, VersionNumber=1)
+
+
+# ---------------------------------------------------------------------------------------------
+# 8. Hard restart (kept last: it replaces the server process the whole session shares)
 # ---------------------------------------------------------------------------------------------
 
 
@@ -597,13 +709,23 @@ def test_layers_survive_hard_restart(lambkin, make_name, make_layer_name, hello_
     publish(client, layer, Description="deleted before the restart")
     client.delete_layer_version(LayerName=layer, VersionNumber=2)
     create_function(client, function, hello_wasm, Layers=[v1["LayerVersionArn"]])
+    client.add_layer_version_permission(
+        LayerName=layer,
+        VersionNumber=1,
+        StatementId="everyone",
+        Action="lambda:GetLayerVersion",
+        Principal="*",
+    )
     before = layers_snapshot(client, function, layer)
+    before["policy"] = layer_policy(client, layer, 1)
     assert before["function layers"] == [layer_reference(v1)]
 
     lambkin.restart(hard=True)
     client = lambkin.client
 
-    assert layers_snapshot(client, function, layer) == before
+    after = layers_snapshot(client, function, layer)
+    after["policy"] = layer_policy(client, layer, 1)
+    assert after == before
     with client_error("ResourceNotFoundException", 404):
         client.get_layer_version(LayerName=layer, VersionNumber=2)
     assert publish(client, layer)["Version"] == 3

@@ -1,12 +1,14 @@
 //! The layers family: PublishLayerVersion, GetLayerVersion, ListLayerVersions,
-//! DeleteLayerVersion, ListLayers.
+//! DeleteLayerVersion, ListLayers; AddLayerVersionPermission, GetLayerVersionPolicy,
+//! RemoveLayerVersionPermission.
 
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{delete, get};
 use serde::Deserialize;
+use serde_json::json;
 
 use super::{ApiError, body, json, list};
 use crate::extract::{Path, Query, RawBody};
@@ -25,6 +27,71 @@ pub fn router() -> Router<AppState> {
             "/2018-10-31/layers/{name}/versions/{number}",
             get(get_layer_version).delete(delete_layer_version),
         )
+        .route(
+            "/2018-10-31/layers/{name}/versions/{number}/policy",
+            get(get_layer_version_policy).post(add_layer_version_permission),
+        )
+        .route(
+            "/2018-10-31/layers/{name}/versions/{number}/policy/{statement_id}",
+            delete(remove_layer_version_permission),
+        )
+}
+
+/// The `RevisionId` query parameter of the permission calls.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RevisionQuery {
+    revision_id: Option<String>,
+}
+
+async fn add_layer_version_permission(
+    State(app): State<AppState>,
+    Path((name, number)): Path<(String, String)>,
+    Query(query): Query<RevisionQuery>,
+    RawBody(bytes): RawBody,
+) -> Result<Response, ApiError> {
+    let (statement, revision_id) = app
+        .registry
+        .add_layer_version_permission(
+            &layer_name(&name)?,
+            version_number(&number)?,
+            body(&bytes)?,
+            query.revision_id.as_deref(),
+        )
+        .await?;
+    Ok(json(
+        StatusCode::CREATED,
+        &json!({ "Statement": statement, "RevisionId": revision_id }),
+    ))
+}
+
+async fn get_layer_version_policy(
+    State(app): State<AppState>,
+    Path((name, number)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let (policy, revision_id) = app
+        .registry
+        .get_layer_version_policy(&layer_name(&name)?, version_number(&number)?)?;
+    Ok(json(
+        StatusCode::OK,
+        &json!({ "Policy": policy, "RevisionId": revision_id }),
+    ))
+}
+
+async fn remove_layer_version_permission(
+    State(app): State<AppState>,
+    Path((name, number, statement_id)): Path<(String, String, String)>,
+    Query(query): Query<RevisionQuery>,
+) -> Result<Response, ApiError> {
+    app.registry
+        .remove_layer_version_permission(
+            &layer_name(&name)?,
+            version_number(&number)?,
+            &statement_id,
+            query.revision_id.as_deref(),
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]

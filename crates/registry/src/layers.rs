@@ -1,5 +1,5 @@
 //! Layers: PublishLayerVersion, GetLayerVersion, ListLayerVersions, DeleteLayerVersion,
-//! ListLayers, and the `/opt` directory a function's layers make (mounted read-only).
+//! ListLayers (their permissions: `layer_policies`), and the `/opt` directory a function's layers make (mounted read-only).
 //!
 //! Store layout: `layers/<name>/<version>.json` (the version's metadata), `layers/<name>/<version>.zip`
 //! (its archive), `layer-counters/<name>.json` (last version number, never reused).
@@ -134,7 +134,7 @@ pub fn layer_source(content: &LayerContentInput) -> Result<PackageSource<'_>, Re
 }
 
 impl Registry {
-    fn layer_arn(&self, name: &str) -> String {
+    pub(crate) fn layer_arn(&self, name: &str) -> String {
         format!("arn:aws:lambda:{}:{}:layer:{name}", self.region, self.account_id)
     }
 
@@ -223,7 +223,7 @@ impl Registry {
             .ok_or_else(|| self.layer_not_found(name, number))
     }
 
-    fn layer_not_found(&self, name: &str, number: u64) -> RegistryError {
+    pub(crate) fn layer_not_found(&self, name: &str, number: u64) -> RegistryError {
         RegistryError::NotFound(format!(
             "The resource you requested does not exist. Layer version {}:{number} not found",
             self.layer_arn(name)
@@ -273,21 +273,24 @@ impl Registry {
         paginate(items, marker, max_items)
     }
 
-    /// DeleteLayerVersion: idempotent, as Lambda's. Functions that use it keep their copy.
+    /// DeleteLayerVersion: idempotent, as Lambda's. Functions that use it keep their copy; its
+    /// policy goes with it.
     pub async fn delete_layer_version(&self, name: &str, number: u64) -> Result<(), RegistryError> {
         let _writer = self.layer_writer.lock().await;
         let base = format!("layers/{name}/{number}");
-        for suffix in ["json", "zip"] {
-            match self
-                .store
-                .delete(&StorePath::from(format!("{base}.{suffix}")))
-                .await
-            {
+        let objects = [
+            StorePath::from(format!("{base}.json")),
+            StorePath::from(format!("{base}.zip")),
+            super::layer_policies::policy_key(name, number),
+        ];
+        for object in &objects {
+            match self.store.delete(object).await {
                 Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
                 Err(e) => return Err(store_error(e)),
             }
         }
         let mut state = self.write();
+        state.layer_policies.remove(&(name.to_string(), number));
         if let Some(versions) = state.layers.get_mut(name) {
             versions.remove(&number);
             if versions.is_empty() {

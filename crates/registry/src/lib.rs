@@ -15,7 +15,7 @@
 //! - `counters/<name>.json`: the last version number ever published under that name (kept after
 //!   the function is deleted, so numbers are never reused);
 //! - `code/<sha256>.wasm`: components by content hash;
-//! - `layers/…`, `layer-counters/…`: see [`layers`].
+//! - `layers/…`, `layer-counters/…`: see [`layers`]; `layer-policies/…`: see [`layer_policies`].
 //!
 //! `Code.S3Bucket`/`S3Key` are read from a second object store, `buckets` (by default the
 //! directory `buckets/` of the data directory, one subdirectory per bucket).
@@ -27,6 +27,7 @@ pub mod event_config;
 mod function_input;
 pub mod functions;
 mod ident;
+pub mod layer_policies;
 pub mod layers;
 mod lifecycle;
 pub mod model;
@@ -54,6 +55,7 @@ pub use environment::{MAX_ENVIRONMENT_BYTES, RESERVED_KEYS, validate_environment
 pub use error::RegistryError;
 pub use functions::{CodeInput, ConfigurationInput, CreateFunctionInput, UpdateCodeInput};
 pub use ident::FunctionRef;
+pub use layer_policies::LayerPermissionInput;
 pub use layers::{LayerVersion, PublishLayerInput};
 pub use lifecycle::{LifecycleJob, LifecycleJobs};
 pub use model::{AliasConfiguration, Cors, FunctionConfiguration, FunctionRecord, UrlConfig, VersionRecord};
@@ -158,6 +160,8 @@ struct State {
     layers: layers::Layers,
     /// Last version number ever published per layer name.
     layer_counters: BTreeMap<String, u64>,
+    /// (layer name, version) → its resource-based policy.
+    layer_policies: BTreeMap<(String, u64), policies::Policy>,
     /// Function URL id → (function, qualifier). May hold URLs since deleted: a lookup checks
     /// the function's record, which is the truth.
     urls: std::collections::HashMap<String, (String, String)>,
@@ -217,6 +221,15 @@ impl Registry {
                 .entry(name)
                 .or_default()
                 .insert(version.version, version);
+        }
+        for (key, bytes) in read_all(store.as_ref(), "layer-policies").await? {
+            let policy: policies::Policy = serde_json::from_slice(&bytes)
+                .map_err(|e| anyhow::anyhow!("corrupt registry document {key}: {e}"))?;
+            let (name, number) = document_name(&key, "layer-policies/")
+                .rsplit_once('/')
+                .and_then(|(name, number)| Some((name.to_string(), number.parse().ok()?)))
+                .ok_or_else(|| anyhow::anyhow!("misnamed registry document {key}"))?;
+            state.layer_policies.insert((name, number), policy);
         }
         for (name, record) in &state.functions {
             for (qualifier, url) in &record.url_configs {

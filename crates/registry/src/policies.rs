@@ -41,14 +41,14 @@ fn invalid(message: String) -> RegistryError {
     RegistryError::Invalid(message)
 }
 
-fn required<'a>(value: &'a Option<String>, field: &str) -> Result<&'a str, RegistryError> {
+pub(crate) fn required<'a>(value: &'a Option<String>, field: &str) -> Result<&'a str, RegistryError> {
     value
         .as_deref()
         .filter(|v| !v.is_empty())
         .ok_or_else(|| invalid(format!("1 validation error detected: Value null at '{field}' failed to satisfy constraint: Member must not be null")))
 }
 
-fn check_statement_id(id: &str) -> Result<(), RegistryError> {
+pub(crate) fn check_statement_id(id: &str) -> Result<(), RegistryError> {
     let valid = (1..=100).contains(&id.len())
         && id
             .chars()
@@ -145,7 +145,7 @@ pub fn document(policy: &Policy) -> String {
     json!({ "Version": "2012-10-17", "Id": "default", "Statement": policy.statements }).to_string()
 }
 
-fn check_revision(given: Option<&str>, policy: Option<&Policy>) -> Result<(), RegistryError> {
+pub(crate) fn check_revision(given: Option<&str>, policy: Option<&Policy>) -> Result<(), RegistryError> {
     match (given, policy) {
         (Some(given), Some(policy)) if given != policy.revision_id => Err(RegistryError::PreconditionFailed(
             "The Revision Id provided does not match the latest Revision Id. Call the GetPolicy API to retrieve the latest Revision Id".into(),
