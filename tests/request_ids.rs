@@ -275,13 +275,49 @@ async fn every_response_of_every_route_carries_its_own_request_id() {
     s.call(app, ("GET", runtime), uri, None, 200).await;
     let auto = json!({ "UpdateRuntimeOn": "Auto" });
     s.call(app, ("PUT", runtime), uri, Some(auto), 200).await;
+    let configs = "/2020-04-22/code-signing-configs";
+    let profile = "arn:aws:signer:us-east-1:000000000000:/signing-profiles/p/abc";
+    let publishers = json!({ "AllowedPublishers": { "SigningProfileVersionArns": [profile] } });
+    let created = s
+        .call(app, ("POST", configs), configs, Some(publishers), 201)
+        .await;
+    let csc = created["CodeSigningConfig"]["CodeSigningConfigArn"]
+        .as_str()
+        .expect("a code signing config ARN")
+        .to_string();
+    let configs = "/2020-04-22/code-signing-configs/";
+    s.call(app, ("GET", configs), configs, None, 200).await;
+    // An error response: no AllowedPublishers.
+    s.call(app, ("POST", configs), configs, Some(json!({})), 400).await;
+    let config = "/2020-04-22/code-signing-configs/{arn}";
+    let config_uri = format!("{configs}{csc}");
+    s.call(app, ("GET", config), &config_uri, None, 200).await;
+    let enforce = json!({ "CodeSigningPolicies": { "UntrustedArtifactOnDeployment": "Enforce" } });
+    s.call(app, ("PUT", config), &config_uri, Some(enforce), 200)
+        .await;
     let signing = "/2020-06-30/functions/{name}/code-signing-config";
     let uri = "/2020-06-30/functions/swept/code-signing-config";
     s.call(app, ("GET", signing), uri, None, 200).await;
-    let csc = "arn:aws:lambda:us-east-1:000000000000:code-signing-config:csc-0123456789abcdefg";
     let arn = json!({ "CodeSigningConfigArn": csc });
     s.call(app, ("PUT", signing), uri, Some(arn), 200).await;
+    let used_by = "/2020-04-22/code-signing-configs/{arn}/functions";
+    let listed = s
+        .call(
+            app,
+            ("GET", used_by),
+            &format!("{config_uri}/functions"),
+            None,
+            200,
+        )
+        .await;
+    assert_eq!(
+        listed["FunctionArns"],
+        json!(["arn:aws:lambda:us-east-1:000000000000:function:swept"])
+    );
     s.call(app, ("DELETE", signing), uri, None, 204).await;
+    s.call(app, ("DELETE", config), &config_uri, None, 204).await;
+    let configs = "/2020-04-22/code-signing-configs";
+    s.call(app, ("GET", configs), configs, None, 200).await;
     let recursion = "/2024-08-31/functions/{name}/recursion-config";
     let uri = "/2024-08-31/functions/swept/recursion-config";
     s.call(app, ("GET", recursion), uri, None, 200).await;

@@ -1,19 +1,22 @@
 """boto3 against lambkin's tags and resource-based policies, and the small operations tools read
 before they change anything: TagResource, UntagResource, ListTags, Tags on CreateFunction and
 GetFunction; AddPermission, GetPolicy, RemovePermission (errors as the service model has them);
-Get/Put/DeleteFunctionCodeSigningConfig, Get/PutFunctionRecursionConfig,
-ListEventSourceMappings.
+Create/Get/Update/Delete/ListCodeSigningConfig(s), ListFunctionsByCodeSigningConfig,
+Get/Put/DeleteFunctionCodeSigningConfig, Get/PutFunctionRecursionConfig, ListEventSourceMappings.
 """
 
 from __future__ import annotations
 
 import json
+import re
 
 from conftest import ACCOUNT, REGION
 from helpers import client_error, create_function, status_of
 
 FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:"
-CSC_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:code-signing-config:csc-0123456789abcdefg"
+CSC_ARN_PREFIX = f"arn:aws:lambda:{REGION}:{ACCOUNT}:code-signing-config:"
+MISSING_CSC_ARN = CSC_ARN_PREFIX + "csc-0123456789abcdefa"
+SIGNING_PROFILE = f"arn:aws:signer:{REGION}:{ACCOUNT}:/signing-profiles/lambkin/abcdef0123"
 
 
 def test_tags_on_create_read_back_and_change(client, function_name, hello_wasm):
@@ -122,17 +125,68 @@ def test_permissions_of_a_qualifier_are_its_own(client, function_name, hello_was
             FunctionName=function_name, StatementId="bad", Action="s3:GetObject", Principal="*")
 
 
-def test_code_signing_and_recursion_configs_are_stored_and_echoed(client, function_name, hello_wasm):
-    create_function(client, function_name, hello_wasm)
-    unset = client.get_function_code_signing_config(FunctionName=function_name)
-    assert unset["CodeSigningConfigArn"] == ""
-    assert unset["FunctionName"] == function_name
-    put = client.put_function_code_signing_config(FunctionName=function_name, CodeSigningConfigArn=CSC_ARN)
-    assert put["CodeSigningConfigArn"] == CSC_ARN
-    assert client.get_function_code_signing_config(FunctionName=function_name)["CodeSigningConfigArn"] == CSC_ARN
-    client.delete_function_code_signing_config(FunctionName=function_name)
-    assert client.get_function_code_signing_config(FunctionName=function_name)["CodeSigningConfigArn"] == ""
+def test_code_signing_configs_are_stored_echoed_and_used_by_functions(client, make_name, hello_wasm):
+    created = client.create_code_signing_config(
+        Description="release builds",
+        AllowedPublishers={"SigningProfileVersionArns": [SIGNING_PROFILE]},
+        Tags={"team": "core"},
+    )
+    assert status_of(created) == 201
+    csc = created["CodeSigningConfig"]
+    arn = csc["CodeSigningConfigArn"]
+    try:
+        assert re.fullmatch(r"csc-[a-z0-9]{17}", csc["CodeSigningConfigId"]), csc
+        assert arn == CSC_ARN_PREFIX + csc["CodeSigningConfigId"]
+        assert csc["CodeSigningPolicies"] == {"UntrustedArtifactOnDeployment": "Warn"}
+        assert csc["AllowedPublishers"] == {"SigningProfileVersionArns": [SIGNING_PROFILE]}
+        assert client.get_code_signing_config(CodeSigningConfigArn=arn)["CodeSigningConfig"] == csc
+        assert arn in [c["CodeSigningConfigArn"] for c in client.list_code_signing_configs()["CodeSigningConfigs"]]
+        assert client.list_tags(Resource=arn)["Tags"] == {"team": "core"}
+        client.tag_resource(Resource=arn, Tags={"stage": "prod"})
+        assert client.list_tags(Resource=arn)["Tags"] == {"team": "core", "stage": "prod"}
 
+        updated = client.update_code_signing_config(
+            CodeSigningConfigArn=arn, CodeSigningPolicies={"UntrustedArtifactOnDeployment": "Enforce"}
+        )["CodeSigningConfig"]
+        assert updated["CodeSigningPolicies"] == {"UntrustedArtifactOnDeployment": "Enforce"}
+        assert updated["Description"] == "release builds"
+
+        # A function made with it, and one given it afterwards.
+        made_with, given = make_name("signed"), make_name("signed")
+        create_function(client, made_with, hello_wasm, CodeSigningConfigArn=arn)
+        create_function(client, given, hello_wasm)
+        unset = client.get_function_code_signing_config(FunctionName=given)
+        assert (unset["CodeSigningConfigArn"], unset["FunctionName"]) == ("", given)
+        put = client.put_function_code_signing_config(FunctionName=given, CodeSigningConfigArn=arn)
+        assert put["CodeSigningConfigArn"] == arn
+        for name in (made_with, given):
+            assert client.get_function_code_signing_config(FunctionName=name)["CodeSigningConfigArn"] == arn
+        used_by = client.list_functions_by_code_signing_config(CodeSigningConfigArn=arn)["FunctionArns"]
+        assert sorted(used_by) == sorted(FUNCTION_ARN + n for n in (made_with, given))
+
+        with client_error("ResourceConflictException", 409):
+            client.delete_code_signing_config(CodeSigningConfigArn=arn)
+        with client_error("CodeSigningConfigNotFoundException", 404):
+            client.put_function_code_signing_config(FunctionName=given, CodeSigningConfigArn=MISSING_CSC_ARN)
+        with client_error("CodeSigningConfigNotFoundException", 404):
+            create_function(client, make_name("signed"), hello_wasm, wait=False, CodeSigningConfigArn=MISSING_CSC_ARN)
+        client.delete_function_code_signing_config(FunctionName=given)
+        assert client.get_function_code_signing_config(FunctionName=given)["CodeSigningConfigArn"] == ""
+        client.delete_function(FunctionName=made_with)
+        assert client.list_functions_by_code_signing_config(CodeSigningConfigArn=arn)["FunctionArns"] == []
+    finally:
+        client.delete_code_signing_config(CodeSigningConfigArn=arn)
+    with client_error("ResourceNotFoundException", 404):
+        client.get_code_signing_config(CodeSigningConfigArn=arn)
+    with client_error("InvalidParameterValueException", 400):
+        client.create_code_signing_config(
+            AllowedPublishers={"SigningProfileVersionArns": [SIGNING_PROFILE]},
+            CodeSigningPolicies={"UntrustedArtifactOnDeployment": "Sometimes"},
+        )
+
+
+def test_recursion_configs_are_stored_and_echoed(client, function_name, hello_wasm):
+    create_function(client, function_name, hello_wasm)
     assert client.get_function_recursion_config(FunctionName=function_name)["RecursiveLoop"] == "Terminate"
     client.put_function_recursion_config(FunctionName=function_name, RecursiveLoop="Allow")
     assert client.get_function_recursion_config(FunctionName=function_name)["RecursiveLoop"] == "Allow"

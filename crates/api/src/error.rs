@@ -18,6 +18,8 @@ pub enum ApiError {
     #[error("{0}")]
     ProvisionedConcurrencyConfigNotFound(String),
     #[error("{0}")]
+    CodeSigningConfigNotFound(String),
+    #[error("{0}")]
     PreconditionFailed(String),
     #[error("{0}")]
     RequestEntityTooLarge(String),
@@ -53,6 +55,9 @@ impl ApiError {
                 "ProvisionedConcurrencyConfigNotFoundException",
                 StatusCode::NOT_FOUND,
             ),
+            ApiError::CodeSigningConfigNotFound(_) => {
+                ("CodeSigningConfigNotFoundException", StatusCode::NOT_FOUND)
+            }
             ApiError::PreconditionFailed(_) => {
                 ("PreconditionFailedException", StatusCode::PRECONDITION_FAILED)
             }
@@ -113,6 +118,7 @@ impl From<RegistryError> for ApiError {
             RegistryError::Invalid(m) => ApiError::InvalidParameterValue(m),
             RegistryError::NotFound(m) => ApiError::ResourceNotFound(m),
             RegistryError::ProvisionedConfigNotFound(m) => ApiError::ProvisionedConcurrencyConfigNotFound(m),
+            RegistryError::CodeSigningConfigNotFound(m) => ApiError::CodeSigningConfigNotFound(m),
             RegistryError::Conflict(m) => ApiError::ResourceConflict(m),
             RegistryError::PreconditionFailed(m) => ApiError::PreconditionFailed(m),
             RegistryError::TooLarge(m) => ApiError::RequestEntityTooLarge(m),

@@ -11,7 +11,8 @@
 //! - [`error`]: [`ApiError`], the AWS wire error, and the domain errors it is made from.
 //! - `extract`: the routers' extractors, whose rejections are [`ApiError`]s.
 //! - `functions`, `versions`, `settings`, `layers`, `events`, `url_configs`, `provisioned`,
-//!   `tags`, `policies`, `event_sources`: the control plane's routers, one per resource family.
+//!   `tags`, `policies`, `code_signing`, `event_sources`: the control plane's routers, one per
+//!   resource family.
 //! - `invoke`, `stream`: Invoke and InvokeWithResponseStream.
 //! - [`url_gateway`], `url_event`: function URLs (routing, payload format 2.0 mapping);
 //!   [`public_url`]: how the URLs handed out are spelled.
@@ -19,6 +20,7 @@
 //! - [`fuzzing`]: hostile-input entry points for the fuzz targets of `fuzz/`.
 
 pub mod auth;
+mod code_signing;
 pub mod connections;
 pub mod error;
 mod event_sources;
@@ -66,6 +68,7 @@ pub fn router() -> Router<AppState> {
         .merge(provisioned::router())
         .merge(tags::router())
         .merge(policies::router())
+        .merge(code_signing::router())
         .merge(event_sources::router())
         .merge(url_gateway::router())
 }

@@ -1,6 +1,6 @@
 //! Concurrency, runtime management and account settings: PutFunctionConcurrency,
 //! GetFunctionConcurrency, DeleteFunctionConcurrency, Put/GetRuntimeManagementConfig,
-//! Get/Put/DeleteFunctionCodeSigningConfig, Get/PutFunctionRecursionConfig, GetAccountSettings.
+//! Get/PutFunctionRecursionConfig, GetAccountSettings.
 
 use axum::Router;
 use axum::extract::State;
@@ -25,12 +25,6 @@ pub fn router() -> Router<AppState> {
         .route(
             "/2021-07-20/functions/{name}/runtime-management-config",
             get(get_runtime_management).put(put_runtime_management),
-        )
-        .route(
-            "/2020-06-30/functions/{name}/code-signing-config",
-            get(get_code_signing)
-                .put(put_code_signing)
-                .delete(delete_code_signing),
         )
         .route(
             "/2024-08-31/functions/{name}/recursion-config",
@@ -150,53 +144,6 @@ fn runtime_management_response(app: &AppState, name: &str, config: RuntimeManage
 
 async fn account_settings(State(app): State<AppState>) -> Response {
     json(StatusCode::OK, &app.registry.account_settings().await)
-}
-
-/// Without a configuration Lambda answers an empty ARN, not a 404.
-async fn get_code_signing(
-    State(app): State<AppState>,
-    Path(name): Path<String>,
-) -> Result<Response, ApiError> {
-    let name = FunctionRef::parse(&name, None, &app.registry)?.unqualified()?;
-    let arn = app.registry.code_signing_config(&name)?.unwrap_or_default();
-    Ok(json(
-        StatusCode::OK,
-        &json!({ "CodeSigningConfigArn": arn, "FunctionName": name }),
-    ))
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct CodeSigningInput {
-    code_signing_config_arn: Option<String>,
-}
-
-async fn put_code_signing(
-    State(app): State<AppState>,
-    Path(name): Path<String>,
-    RawBody(bytes): RawBody,
-) -> Result<Response, ApiError> {
-    let name = FunctionRef::parse(&name, None, &app.registry)?.unqualified()?;
-    let input: CodeSigningInput = body(&bytes)?;
-    let arn = input
-        .code_signing_config_arn
-        .ok_or_else(|| ApiError::InvalidParameterValue("CodeSigningConfigArn is required".into()))?;
-    app.registry
-        .set_code_signing_config(&name, Some(arn.clone()))
-        .await?;
-    Ok(json(
-        StatusCode::OK,
-        &json!({ "CodeSigningConfigArn": arn, "FunctionName": name }),
-    ))
-}
-
-async fn delete_code_signing(
-    State(app): State<AppState>,
-    Path(name): Path<String>,
-) -> Result<Response, ApiError> {
-    let name = FunctionRef::parse(&name, None, &app.registry)?.unqualified()?;
-    app.registry.set_code_signing_config(&name, None).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn get_recursion(State(app): State<AppState>, Path(name): Path<String>) -> Result<Response, ApiError> {

@@ -12,6 +12,9 @@ pub enum RegistryError {
     /// A provisioned concurrency configuration does not exist (its own not-found code).
     #[error("{0}")]
     ProvisionedConfigNotFound(String),
+    /// A code signing configuration a function is to use does not exist (its own code).
+    #[error("{0}")]
+    CodeSigningConfigNotFound(String),
     /// The resource exists, or is in a state that does not allow the operation.
     #[error("{0}")]
     Conflict(String),

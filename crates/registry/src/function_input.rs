@@ -73,6 +73,7 @@ pub struct CreateFunctionInput {
     pub architectures: Option<Vec<String>>,
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    pub code_signing_config_arn: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -109,6 +109,11 @@ impl Registry {
         super::tags::check(&input.tags, &BTreeMap::new())?;
         apply(&mut config, input.configuration, &self.read().layers)?;
         mark_in_progress(&mut config, true);
+        // Taken before the function's own lock, as PutFunctionCodeSigningConfig takes them.
+        let _csc_writer = match &input.code_signing_config_arn {
+            Some(arn) => Some(self.code_signing_config_in_use(arn).await?),
+            None => None,
+        };
         let writer = self.writer(&name).await;
         let _reservation = {
             let mut state = self.write();
@@ -127,6 +132,7 @@ impl Registry {
         self.put_code(&package.wasm_sha256, package.wasm).await?;
         let record = FunctionRecord {
             tags: input.tags,
+            code_signing_config_arn: input.code_signing_config_arn,
             ..FunctionRecord::new(VersionRecord {
                 configuration: config,
                 wasm_sha256: package.wasm_sha256.clone(),

@@ -15,12 +15,14 @@
 //! - `counters/<name>.json`: the last version number ever published under that name (kept after
 //!   the function is deleted, so numbers are never reused);
 //! - `code/<sha256>.wasm`: components by content hash;
-//! - `layers/…`, `layer-counters/…`: see [`layers`]; `layer-policies/…`: see [`layer_policies`].
+//! - `layers/…`, `layer-counters/…`: see [`layers`]; `layer-policies/…`: see [`layer_policies`];
+//! - `code-signing-configs/<id>.json`: see [`code_signing`].
 //!
 //! `Code.S3Bucket`/`S3Key` are read from a second object store, `buckets` (by default the
 //! directory `buckets/` of the data directory, one subdirectory per bucket).
 
 pub mod aliases;
+pub mod code_signing;
 mod environment;
 mod error;
 pub mod event_config;
@@ -146,6 +148,8 @@ pub struct Registry {
     budget_writer: tokio::sync::Mutex<()>,
     /// Serialises layer publications and deletions.
     layer_writer: tokio::sync::Mutex<()>,
+    /// Serialises writes of code signing configurations (and their use by functions).
+    csc_writer: tokio::sync::Mutex<()>,
     /// Bumped by every change to a function's record, after the change is visible: what the
     /// invoker's cached routes are checked against, so the invoke path reads the registry only
     /// after a change (a route read at generation `g` saw every change up to `g`).
@@ -162,6 +166,8 @@ struct State {
     layer_counters: BTreeMap<String, u64>,
     /// (layer name, version) → its resource-based policy.
     layer_policies: BTreeMap<(String, u64), policies::Policy>,
+    /// Code signing configurations by id.
+    code_signing_configs: BTreeMap<String, code_signing::StoredCodeSigningConfig>,
     /// Function URL id → (function, qualifier). May hold URLs since deleted: a lookup checks
     /// the function's record, which is the truth.
     urls: std::collections::HashMap<String, (String, String)>,
@@ -222,6 +228,13 @@ impl Registry {
                 .or_default()
                 .insert(version.version, version);
         }
+        for (key, bytes) in read_all(store.as_ref(), "code-signing-configs").await? {
+            let stored: code_signing::StoredCodeSigningConfig = serde_json::from_slice(&bytes)
+                .map_err(|e| anyhow::anyhow!("corrupt registry document {key}: {e}"))?;
+            state
+                .code_signing_configs
+                .insert(stored.config.code_signing_config_id.clone(), stored);
+        }
         for (key, bytes) in read_all(store.as_ref(), "layer-policies").await? {
             let policy: policies::Policy = serde_json::from_slice(&bytes)
                 .map_err(|e| anyhow::anyhow!("corrupt registry document {key}: {e}"))?;
@@ -254,6 +267,7 @@ impl Registry {
             writers: Mutex::default(),
             budget_writer: tokio::sync::Mutex::new(()),
             layer_writer: tokio::sync::Mutex::new(()),
+            csc_writer: tokio::sync::Mutex::new(()),
             generation: std::sync::atomic::AtomicU64::new(0),
         });
         // Activations and snapshots a crash interrupted are done again.

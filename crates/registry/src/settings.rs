@@ -185,47 +185,7 @@ mod tests {
     }
 }
 
-/// An ARN of a code signing configuration, as the service model's pattern has it.
-fn check_code_signing_config_arn(arn: &str) -> Result<(), RegistryError> {
-    let id = arn
-        .strip_prefix("arn:aws:lambda:")
-        .and_then(|rest| rest.split(':').nth(3).map(|id| (rest, id)))
-        .filter(|(rest, _)| rest.split(':').nth(2) == Some("code-signing-config"));
-    match id {
-        Some((_, id)) if id.starts_with("csc-") && id.len() == 21 => Ok(()),
-        _ => Err(RegistryError::Invalid(format!(
-            "1 validation error detected: Value '{arn}' at 'codeSigningConfigArn' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*)?:lambda:[a-z]{{2}}((-gov)|(-iso(b?)))?-[a-z]+-\\d{{1}}:\\d{{12}}:code-signing-config:csc-[a-z0-9]{{17}}"
-        ))),
-    }
-}
-
 impl Registry {
-    /// GetFunctionCodeSigningConfig: the ARN, if one is set.
-    pub fn code_signing_config(&self, name: &str) -> Result<Option<String>, RegistryError> {
-        let state = self.read();
-        Ok(self
-            .record(&state.functions, name)?
-            .code_signing_config_arn
-            .clone())
-    }
-
-    /// PutFunctionCodeSigningConfig (or, with `None`, Delete): stored and echoed; lambkin checks
-    /// no signatures.
-    pub async fn set_code_signing_config(
-        &self,
-        name: &str,
-        arn: Option<String>,
-    ) -> Result<(), RegistryError> {
-        if let Some(arn) = &arn {
-            check_code_signing_config_arn(arn)?;
-        }
-        self.change(name, |record| {
-            record.code_signing_config_arn = arn;
-            Ok(())
-        })
-        .await
-    }
-
     /// GetFunctionRecursionConfig: `Terminate` unless set to `Allow`.
     pub fn recursion_config(&self, name: &str) -> Result<String, RegistryError> {
         let state = self.read();
@@ -248,18 +208,5 @@ impl Registry {
             Ok(())
         })
         .await
-    }
-}
-
-#[cfg(test)]
-mod code_signing_tests {
-    #[test]
-    fn code_signing_config_arns_follow_the_model() {
-        let good = "arn:aws:lambda:us-east-1:123456789012:code-signing-config:csc-0123456789abcdefg";
-        assert!(super::check_code_signing_config_arn(good).is_ok());
-        assert!(
-            super::check_code_signing_config_arn("arn:aws:lambda:us-east-1:123456789012:function:f").is_err()
-        );
-        assert!(super::check_code_signing_config_arn("csc-0123456789abcdefg").is_err());
     }
 }

@@ -1,6 +1,6 @@
 //! TagResource, UntagResource and ListTags, and the `Tags` of CreateFunction and GetFunction.
-//! Lambda tags functions (by their unqualified ARN); its limits: 50 tags, keys of 1–128 and
-//! values of up to 256 characters, the `aws:` prefix reserved for AWS.
+//! Lambda tags functions (by their unqualified ARN) and code signing configurations; its limits:
+//! 50 tags, keys of 1–128 and values of up to 256 characters, the `aws:` prefix reserved for AWS.
 
 use std::collections::BTreeMap;
 
@@ -51,13 +51,24 @@ pub fn check(
     Ok(())
 }
 
+/// What a tagged ARN names.
+enum Tagged {
+    Function(String),
+    CodeSigningConfig(String),
+}
+
 impl Registry {
-    /// The function an ARN names for tagging: unqualified, of this region and account.
-    fn tagged_function(&self, arn: &str) -> Result<String, RegistryError> {
-        let prefix = format!("arn:aws:lambda:{}:{}:function:", self.region(), self.account_id());
-        let name = arn.strip_prefix(&prefix).ok_or_else(|| {
+    /// The resource an ARN names for tagging: an unqualified function or a code signing
+    /// configuration, of this region and account.
+    fn tagged(&self, arn: &str) -> Result<Tagged, RegistryError> {
+        let base = format!("arn:aws:lambda:{}:{}:", self.region(), self.account_id());
+        let rest = arn.strip_prefix(&base);
+        if rest.is_some_and(|r| r.starts_with("code-signing-config:")) {
+            return Ok(Tagged::CodeSigningConfig(arn.to_string()));
+        }
+        let name = rest.and_then(|r| r.strip_prefix("function:")).ok_or_else(|| {
             invalid(format!(
-                "1 validation error detected: Value '{arn}' at 'resource' failed to satisfy constraint: Member must be the ARN of a function in {} of account {}",
+                "1 validation error detected: Value '{arn}' at 'resource' failed to satisfy constraint: Member must be the ARN of a function or a code signing config in {} of account {}",
                 self.region(),
                 self.account_id()
             ))
@@ -67,24 +78,40 @@ impl Registry {
                 "Tags on function aliases and versions are not supported. Please specify a function ARN: {arn}"
             )));
         }
-        Ok(name.to_string())
+        Ok(Tagged::Function(name.to_string()))
+    }
+
+    /// Changes the tags of what `arn` names and stores it.
+    async fn retag(
+        &self,
+        arn: &str,
+        change: impl FnOnce(&mut BTreeMap<String, String>) -> Result<(), RegistryError>,
+    ) -> Result<(), RegistryError> {
+        match self.tagged(arn)? {
+            Tagged::Function(name) => self.change(&name, |record| change(&mut record.tags)).await,
+            Tagged::CodeSigningConfig(arn) => {
+                let _writer = self.csc_writer.lock().await;
+                let mut stored = self.stored_csc(&arn)?;
+                change(&mut stored.tags)?;
+                let id = stored.config.code_signing_config_id.clone();
+                self.put_csc(&id, Some(stored)).await
+            }
+        }
     }
 
     pub async fn tag_resource(&self, arn: &str, tags: BTreeMap<String, String>) -> Result<(), RegistryError> {
-        let name = self.tagged_function(arn)?;
-        self.change(&name, |record| {
-            check(&tags, &record.tags)?;
-            record.tags.extend(tags);
+        self.retag(arn, |existing| {
+            check(&tags, existing)?;
+            existing.extend(tags);
             Ok(())
         })
         .await
     }
 
     pub async fn untag_resource(&self, arn: &str, keys: &[String]) -> Result<(), RegistryError> {
-        let name = self.tagged_function(arn)?;
-        self.change(&name, |record| {
+        self.retag(arn, |existing| {
             for key in keys {
-                record.tags.remove(key);
+                existing.remove(key);
             }
             Ok(())
         })
@@ -92,9 +119,13 @@ impl Registry {
     }
 
     pub fn list_tags(&self, arn: &str) -> Result<BTreeMap<String, String>, RegistryError> {
-        let name = self.tagged_function(arn)?;
-        let state = self.read();
-        Ok(self.record(&state.functions, &name)?.tags.clone())
+        match self.tagged(arn)? {
+            Tagged::Function(name) => {
+                let state = self.read();
+                Ok(self.record(&state.functions, &name)?.tags.clone())
+            }
+            Tagged::CodeSigningConfig(arn) => Ok(self.stored_csc(&arn)?.tags),
+        }
     }
 }
 
