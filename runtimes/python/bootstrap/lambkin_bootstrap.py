@@ -65,6 +65,7 @@ PRELOAD = (
     # concurrency and misc
     "contextlib", "contextvars", "asyncio", "threading", "queue", "heapq", "bisect", "abc",
     "inspect", "argparse", "locale", "platform", "sqlite3", "ipaddress", "array", "codecs",
+    "importlib.metadata", "importlib.resources", "importlib.util",
     "encodings.idna", "encodings.latin_1", "encodings.ascii", "encodings.utf_16",
 )
 
@@ -316,8 +317,9 @@ def _setup_paths():
         _stdlib,
         _stdlib + "/site-packages",
     ]
+    # Every finder is made anew for the new entries (importlib.invalidate_caches() would also
+    # import importlib.metadata's finder: not needed, and not there without a stdlib mount).
     sys.path_importer_cache.clear()
-    importlib.invalidate_caches()
     # Read-only mounts: writing .pyc files would only fail.
     sys.dont_write_bytecode = True
     if _isdir(TASK_ROOT):
@@ -518,37 +520,64 @@ def _exit_status(exc):
 # --- the world ---------------------------------------------------------------------------------
 
 _handler = None
+# Set when Init was a SnapStart snapshot's: the handler is imported by the first invocation.
+_deferred = False
+# How long the Python side of Init took (paths, logging, importing the handler), for diagnostics.
+init_ms = None
+
+
+def _load_function():
+    """Init's work: the search path, then the handler. Returns the error, if any."""
+    global _handler, init_ms
+    started = time.perf_counter()
+    error = None
+    try:
+        _setup_paths()
+        _handler = _get_handler(os.environ.get("_HANDLER", ""))
+    except Fault as fault:
+        error = _error_from_fault(fault)
+    except MemoryError:
+        _exit(1, "exit status 1")
+    except Exception as exc:
+        error = _error_from_exception(exc)
+    except BaseException as exc:
+        status = _exit_status(exc)
+        _exit(status, "exit status %d" % status)
+    init_ms = (time.perf_counter() - started) * 1000
+    if error is not None:
+        logging.warning(UNHANDLED_EXCEPTION_WARNING)
+        _log_error(error)
+    return error
 
 
 class WitWorld(wit_world.WitWorld):
     def init(self):
-        global _handler
-        error = None
-        try:
-            _setup_paths()
-            _setup_logging()
-            _handler = _get_handler(os.environ.get("_HANDLER", ""))
-        except Fault as fault:
-            error = _error_from_fault(fault)
-        except MemoryError:
-            _exit(1, "exit status 1")
-        except Exception as exc:
-            error = _error_from_exception(exc)
-        except BaseException as exc:
-            status = _exit_status(exc)
-            _exit(status, "exit status %d" % status)
+        global _deferred
+        _setup_logging()
+        if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
+            # This Init is being snapshotted. Every WASI handle it opens (the preopened
+            # directories an import reads through, the stdout stream a print uses) would be dead
+            # in the restored environments, and wasi-libc would trap on it ("unknown handle").
+            # So it opens none: the snapshot holds the interpreter and the preloaded stdlib,
+            # and each restored environment imports the handler on its first invocation.
+            _deferred = True
+            return
+        error = _load_function()
         if error is not None:
-            logging.warning(UNHANDLED_EXCEPTION_WARNING)
-            _log_error(error)
             raise Err(error)
 
     def handle(self, event, context):
-        global _request_id
+        global _request_id, _deferred
         _request_id = context.request_id
         if context.trace_id is not None:
             os.environ["_X_AMZN_TRACE_ID"] = context.trace_id
         else:
             os.environ.pop("_X_AMZN_TRACE_ID", None)
+        if _deferred:
+            error = _load_function()
+            if error is not None:
+                raise Err(error)
+            _deferred = False
         error = None
         try:
             lambda_context = LambdaContext(context)

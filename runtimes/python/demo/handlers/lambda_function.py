@@ -1,0 +1,21 @@
+import sys
+
+
+def lambda_handler(event, context):
+    cc = context.client_context
+    return {
+        "message": f"Hello, {event.get('name', 'world')}!",
+        "aws_request_id": context.aws_request_id,
+        "function_name": context.function_name,
+        "function_version": context.function_version,
+        "invoked_function_arn": context.invoked_function_arn,
+        "memory_limit_in_mb": context.memory_limit_in_mb,
+        "log_group_name": context.log_group_name,
+        "log_stream_name": context.log_stream_name,
+        "remaining_ms": context.get_remaining_time_in_millis(),
+        "identity": [context.identity.cognito_identity_id, context.identity.cognito_identity_pool_id],
+        "client_context": None if cc is None else {"custom": cc.custom, "env": cc.env, "app_title": cc.client.app_title},
+        "sys_path": sys.path,
+        "executable_version": sys.version.split()[0],
+        "bootstrap_init_ms": sys.modules["lambkin_bootstrap"].init_ms,
+    }
