@@ -1,0 +1,197 @@
+// Node's timers over StarlingMonkey's: Timeout objects with ref/unref/refresh, setImmediate, and
+// a count of the timers still referenced, which is what "the event loop is empty" means here
+// (context.callbackWaitsForEmptyEventLoop). The functions have no network, so no other source of
+// pending work exists once the microtask queue drains.
+
+const native = {
+  setTimeout: globalThis.setTimeout,
+  clearTimeout: globalThis.clearTimeout,
+  setInterval: globalThis.setInterval,
+  clearInterval: globalThis.clearInterval,
+};
+
+let referenced = 0;
+const idleWaiters = [];
+
+function changed(delta) {
+  referenced += delta;
+  if (referenced === 0 && idleWaiters.length) {
+    native.setTimeout(() => {
+      if (referenced !== 0) return;
+      for (const resolve of idleWaiters.splice(0)) resolve();
+    }, 0);
+  }
+}
+
+export class Timeout {
+  constructor(callback, delay, args, repeat) {
+    this._callback = callback;
+    this._delay = Math.max(1, Number(delay) || 0);
+    this._args = args;
+    this._repeat = repeat;
+    this._ref = true;
+    this._active = false;
+    this._start();
+  }
+
+  _start() {
+    const fire = () => {
+      if (!this._repeat) this._stop();
+      this._callback(...this._args);
+    };
+    this._id = this._repeat ? native.setInterval(fire, this._delay) : native.setTimeout(fire, this._delay);
+    if (!this._active && this._ref) changed(+1);
+    this._active = true;
+  }
+
+  _stop() {
+    if (!this._active) return;
+    (this._repeat ? native.clearInterval : native.clearTimeout)(this._id);
+    this._active = false;
+    if (this._ref) changed(-1);
+  }
+
+  ref() {
+    if (!this._ref && this._active) changed(+1);
+    this._ref = true;
+    return this;
+  }
+
+  unref() {
+    if (this._ref && this._active) changed(-1);
+    this._ref = false;
+    return this;
+  }
+
+  hasRef() {
+    return this._ref;
+  }
+
+  refresh() {
+    if (this._active) {
+      (this._repeat ? native.clearInterval : native.clearTimeout)(this._id);
+      this._active = false;
+      if (this._ref) changed(-1);
+    }
+    this._start();
+    return this;
+  }
+
+  close() {
+    this._stop();
+    return this;
+  }
+
+  [Symbol.toPrimitive]() {
+    return this._id;
+  }
+}
+
+const byId = new Map();
+
+export function setTimeout(callback, delay, ...args) {
+  if (typeof callback !== 'function') throw new TypeError('The "callback" argument must be of type function');
+  const t = new Timeout(
+    (...a) => {
+      byId.delete(t._id);
+      callback(...a);
+    },
+    delay,
+    args,
+    false,
+  );
+  byId.set(t._id, t);
+  return t;
+}
+
+export function setInterval(callback, delay, ...args) {
+  if (typeof callback !== 'function') throw new TypeError('The "callback" argument must be of type function');
+  const t = new Timeout(callback, delay, args, true);
+  byId.set(t._id, t);
+  return t;
+}
+
+export function clearTimeout(t) {
+  if (t == null) return;
+  const timer = t instanceof Timeout ? t : byId.get(Number(t));
+  if (timer) {
+    byId.delete(timer._id);
+    timer._stop();
+  }
+}
+
+export const clearInterval = clearTimeout;
+
+export class Immediate {
+  constructor(t) {
+    this._timeout = t;
+  }
+  ref() {
+    this._timeout.ref();
+    return this;
+  }
+  unref() {
+    this._timeout.unref();
+    return this;
+  }
+  hasRef() {
+    return this._timeout.hasRef();
+  }
+}
+
+export function setImmediate(callback, ...args) {
+  const t = new Timeout(callback, 0, args, false);
+  return new Immediate(t);
+}
+
+export function clearImmediate(i) {
+  if (i instanceof Immediate) i._timeout._stop();
+}
+
+/** Resolves once no referenced timer is left (at once if none is). */
+export function whenIdle() {
+  if (referenced === 0) return Promise.resolve();
+  return new Promise((resolve) => idleWaiters.push(resolve));
+}
+
+/** How many referenced timers are pending. */
+export function pendingTimers() {
+  return referenced;
+}
+
+export const promises = {
+  setTimeout(delay, value, options) {
+    return new Promise((resolve, reject) => {
+      const signal = options?.signal;
+      if (signal?.aborted) return reject(abortError(signal));
+      const t = setTimeout(() => resolve(value), delay);
+      if (options?.ref === false) t.unref();
+      signal?.addEventListener('abort', () => {
+        clearTimeout(t);
+        reject(abortError(signal));
+      });
+    });
+  },
+  setImmediate(value, options) {
+    return promises.setTimeout(0, value, options);
+  },
+  async *setInterval(delay, value, options) {
+    for (;;) yield await promises.setTimeout(delay, value, options);
+  },
+  scheduler: {
+    wait: (delay, options) => promises.setTimeout(delay, undefined, options),
+    yield: () => promises.setTimeout(0),
+  },
+};
+
+function abortError(signal) {
+  const err = new Error('The operation was aborted');
+  err.name = 'AbortError';
+  err.code = 'ABORT_ERR';
+  err.cause = signal?.reason;
+  return err;
+}
+
+export function install(g) {
+  Object.assign(g, { setTimeout, clearTimeout, setInterval, clearInterval, setImmediate, clearImmediate });
+}

@@ -1,0 +1,2 @@
+const sdk = require('some-package-that-is-not-there');
+exports.handler = async () => sdk;
