@@ -81,7 +81,6 @@ def _preload(names):
 
 
 PRELOAD_MISSING = _preload(PRELOAD)
-# Importing some modules creates their caches (e.g. `re`'s) from build-time data only; that is fine.
 
 # --- Lambda's error and log shapes -------------------------------------------------------------
 
@@ -265,35 +264,55 @@ def _remap(path, old, new):
     return path
 
 
-def _move_stdlib(old, new):
-    """Points the modules of the snapshot at the run-time stdlib directory, so that their
-    packages import submodules from it (`encodings.cp1252`, `xml.sax`) and their sources are found."""
-    for module in list(sys.modules.values()):
-        attrs = getattr(module, "__dict__", None)
-        if not attrs:
-            continue
-        for key in ("__file__", "__cached__"):
-            value = attrs.get(key)
-            if isinstance(value, str):
-                attrs[key] = _remap(value, old, new)
-        pkg_path = attrs.get("__path__")
-        if isinstance(pkg_path, list):
-            pkg_path[:] = [_remap(p, old, new) for p in pkg_path]
-        spec = attrs.get("__spec__")
-        if spec is not None:
-            if isinstance(spec.origin, str) and spec.has_location:
-                spec.origin = _remap(spec.origin, old, new)
-            if getattr(spec, "_cached", None):
-                spec._cached = _remap(spec._cached, old, new)
-            locations = spec.submodule_search_locations
-            if isinstance(locations, list) and locations is not pkg_path:
-                locations[:] = [_remap(p, old, new) for p in locations]
-        loader = attrs.get("__loader__")
-        if isinstance(getattr(loader, "path", None), str):
-            try:
-                loader.path = _remap(loader.path, old, new)
-            except Exception:
-                pass
+def _relocate(module, old, new, package_dirs):
+    """Points a module loaded from `old` at `new`: its file, its spec, its loader (which is
+    how linecache finds its source) and, for a package, its __path__, which becomes one entry
+    per directory of `package_dirs` (so `encodings.cp1252` or `xml.sax` import from the mount)."""
+    attrs = getattr(module, "__dict__", None)
+    if not attrs:
+        return
+    for key in ("__file__", "__cached__"):
+        value = attrs.get(key)
+        if isinstance(value, str):
+            attrs[key] = _remap(value, old, new)
+    pkg_path = attrs.get("__path__")
+    relocated = None
+    if isinstance(pkg_path, list):
+        relocated = []
+        for p in pkg_path:
+            if isinstance(p, str) and (p == old or p.startswith(old + "/")):
+                relocated += [d + p[len(old):] for d in package_dirs]
+            else:
+                relocated.append(p)
+        pkg_path[:] = relocated
+    spec = attrs.get("__spec__")
+    if spec is not None:
+        if isinstance(spec.origin, str) and spec.has_location:
+            spec.origin = _remap(spec.origin, old, new)
+        if getattr(spec, "_cached", None):
+            spec._cached = _remap(spec._cached, old, new)
+        locations = spec.submodule_search_locations
+        if isinstance(locations, list) and locations is not pkg_path and relocated is not None:
+            locations[:] = relocated
+    loader = attrs.get("__loader__")
+    if isinstance(getattr(loader, "path", None), str):
+        try:
+            loader.path = _remap(loader.path, old, new)
+        except Exception:
+            pass
+
+
+def _relocate_snapshot_modules(new, package_dirs, names=None):
+    """Relocates every module (of `names`, default all) still under the build-time stdlib."""
+    prefix = BUILD_STDLIB + "/"
+    moved = []
+    for name in list(sys.modules if names is None else names):
+        module = sys.modules.get(name)
+        f = getattr(module, "__file__", None)
+        if isinstance(f, str) and f.startswith(prefix):
+            _relocate(module, BUILD_STDLIB, new, package_dirs)
+            moved.append(name)
+    return moved
 
 
 def _isdir(path):
@@ -307,7 +326,13 @@ def _setup_paths():
     global _stdlib
     _stdlib = next((p for p in STDLIB_CANDIDATES if _isdir(p)), STDLIB_CANDIDATES[0])
     prefix = os.path.dirname(os.path.dirname(_stdlib))  # /var/lang
-    _move_stdlib(BUILD_STDLIB, _stdlib)
+    t = time.perf_counter()
+    # Done at build time already; this catches what the build imported after this module
+    # (nothing, with componentize-py 0.25: looking at the new names only costs ~0).
+    moved = _relocate_snapshot_modules(STDLIB_CANDIDATES[0], STDLIB_CANDIDATES, sys.modules.keys() - _BUILD_MODULES)
+    timings["remap_ms"] = (time.perf_counter() - t) * 1000
+    timings["relocated_at_init"] = moved
+    timings["modules"] = len(sys.modules)
     sys._stdlib_dir = _stdlib
     sys.prefix = sys.exec_prefix = sys.base_prefix = sys.base_exec_prefix = prefix
     sys.path[:] = [
@@ -524,6 +549,7 @@ _handler = None
 _deferred = False
 # How long the Python side of Init took (paths, logging, importing the handler), for diagnostics.
 init_ms = None
+timings = {}
 
 
 def _load_function():
@@ -533,7 +559,9 @@ def _load_function():
     error = None
     try:
         _setup_paths()
+        t = time.perf_counter()
         _handler = _get_handler(os.environ.get("_HANDLER", ""))
+        timings["import_ms"] = (time.perf_counter() - t) * 1000
     except Fault as fault:
         error = _error_from_fault(fault)
     except MemoryError:
@@ -594,3 +622,19 @@ class WitWorld(wit_world.WitWorld):
             _exit(status, "exit status %d" % status)
         _log_error(error)
         raise Err(error)
+
+
+# --- build time: make the snapshot ready to run -------------------------------------------------
+#
+# The modules loaded now are relocated once, here, rather than at every Init: their __file__ and
+# sources under /var/lang/lib/python3.X, their packages' __path__ listing both run-time
+# candidates, then the build-time directory (which keeps imports working for the rest of the
+# build). Then everything is collected once and moved out of the collector's reach (gc.freeze),
+# so that no collection at run time writes to those objects' headers, which would turn the
+# snapshot's copy-on-write pages into private copies in every environment.
+_relocate_snapshot_modules(STDLIB_CANDIDATES[0], STDLIB_CANDIDATES + (BUILD_STDLIB,))
+_BUILD_MODULES = frozenset(sys.modules)
+import gc  # noqa: E402
+
+gc.collect()
+gc.freeze()

@@ -1,7 +1,15 @@
 import sys
 
+CALLS = 0
+
 
 def lambda_handler(event, context):
+    global CALLS
+    CALLS += 1
+    boot = sys.modules["lambkin_bootstrap"]
+    if event.get("sleep"):
+        import time
+        time.sleep(event["sleep"])
     cc = context.client_context
     return {
         "message": f"Hello, {event.get('name', 'world')}!",
@@ -17,5 +25,6 @@ def lambda_handler(event, context):
         "client_context": None if cc is None else {"custom": cc.custom, "env": cc.env, "app_title": cc.client.app_title},
         "sys_path": sys.path,
         "executable_version": sys.version.split()[0],
-        "bootstrap_init_ms": sys.modules["lambkin_bootstrap"].init_ms,
+        "bootstrap_init_ms": boot.init_ms,
+        "bootstrap_timings": dict(boot.timings, init_ms=boot.init_ms, first_call=CALLS == 1),
     }
