@@ -15,6 +15,7 @@ messages, the same stack-trace shape, the same log format. Nothing here reads th
 import decimal
 import importlib
 import json
+import linecache
 import logging
 import math
 import os
@@ -23,7 +24,10 @@ import time
 import traceback
 
 import wit_world
-from componentize_py_types import Err
+try:
+    from componentize_py_types import Err  # componentize-py >= 0.18
+except ImportError:
+    from wit_world.types import Err  # componentize-py 0.17 (CPython 3.12)
 from wit_world.imports import runtime as _host
 from wit_world.imports.types import FunctionError
 
@@ -82,6 +86,34 @@ def _preload(names):
 
 PRELOAD_MISSING = _preload(PRELOAD)
 
+
+def _adapt_asyncio():
+    """The sandbox has no socketpair(), which asyncio's selector loop uses as its self-pipe.
+    That pipe only wakes the loop from other threads or from signal handlers, and neither
+    exists in a wasm32-wasi environment: the loop runs without it (timers, futures, tasks work)."""
+    try:
+        from asyncio import selector_events
+    except ImportError:
+        return
+    loop = selector_events.BaseSelectorEventLoop
+
+    def _make_self_pipe(self):
+        self._ssock = self._csock = None
+
+    def _close_self_pipe(self):
+        self._ssock = self._csock = None
+
+    def _write_to_self(self):
+        pass
+
+    loop._make_self_pipe = _make_self_pipe
+    loop._close_self_pipe = _close_self_pipe
+    loop._write_to_self = _write_to_self
+
+
+if sys.platform == "wasi":
+    _adapt_asyncio()
+
 # --- Lambda's error and log shapes -------------------------------------------------------------
 
 ERROR_LOG_LINE_TERMINATE = "\r"
@@ -134,10 +166,14 @@ def _stack_trace(tb):
             break
     else:
         frames = []
-    summary = traceback.StackSummary.from_list(
-        [(_display_path(f.filename), f.lineno, f.name, f.line) for f in frames]
-    )
-    return summary.format()
+    rows = []
+    for f in frames:
+        shown = _display_path(f.filename)
+        line = f.line
+        if not line and shown != f.filename:
+            line = linecache.getline(shown, f.lineno).strip()
+        rows.append((shown, f.lineno, f.name, line))
+    return traceback.StackSummary.from_list(rows).format()
 
 
 def _error_from_exception(exc):

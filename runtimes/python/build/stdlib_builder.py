@@ -36,7 +36,14 @@ SKIP = {
 started = time.time()
 if os.path.exists(OUT_ROOT + "/lib"):
     shutil.rmtree(OUT_ROOT + "/lib")
-shutil.copytree(SRC, OUT, ignore=lambda d, names: [n for n in names if n in SKIP or n.endswith(".pyc")])
+# Plain copies (no copystat: older WASI hosts lack utime/chmod).
+for dirpath, dirnames, filenames in os.walk(SRC):
+    dirnames[:] = sorted(d for d in dirnames if d not in SKIP)
+    target = os.path.join(OUT, os.path.relpath(dirpath, SRC))
+    os.makedirs(target, exist_ok=True)
+    for name in filenames:
+        if name not in SKIP and not name.endswith(".pyc"):
+            shutil.copyfile(os.path.join(dirpath, name), os.path.join(target, name))
 copied = time.time()
 compiled_ok = compileall.compile_dir(
     OUT,
