@@ -16,9 +16,11 @@
 //! - [`config`]: the command line and its `LAMBKIN_*` environment variables.
 //! - [`local`]: `lambkin invoke`, one function run once in a fresh environment.
 //! - [`serve`]: `lambkin serve`, the server opened from its flags.
+//! - [`runtimes`]: the managed runtimes (Python, Node.js) the binary embeds, unpacked for use.
 //! - [`staging`]: the half-written store files a crash leaves, removed at start-up.
 
 pub mod config;
 pub mod local;
+pub mod runtimes;
 pub mod serve;
 pub mod staging;

@@ -1,5 +1,6 @@
 //! `lambkin serve`: the server opened from its flags, served until SIGINT or SIGTERM.
 
+use crate::runtimes::Embedded;
 use anyhow::Context;
 use lambkin_api::connections::ConnectionLimits;
 use lambkin_api::public_url::PublicUrl;
@@ -11,7 +12,8 @@ use std::sync::Arc;
 
 use crate::config::ServeArgs;
 
-pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+/// Serves until a shutdown signal, with the managed runtimes the binary carries.
+pub async fn run(args: ServeArgs, runtimes: &[Embedded]) -> anyhow::Result<()> {
     let open_files = raise_open_files_limit();
     let data_dir = args.common.data_dir.clone();
     let credentials = lambkin_api::auth::Credentials::load(
@@ -39,6 +41,17 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     let address = listener.local_addr()?;
+    let runtimes = crate::runtimes::unpack(runtimes, &data_dir).await?;
+    // Each runtime compiled (into the compile cache) while the server starts, so that the first
+    // function of a runtime turns Active without compiling it.
+    for runtime in &runtimes {
+        let (sandbox, wasm, name) = (sandbox.clone(), runtime.wasm.clone(), runtime.name.clone());
+        tokio::spawn(async move {
+            if let Err(e) = sandbox.load_async(wasm).await {
+                tracing::error!(runtime = name, "the {name} runtime does not compile: {e:#}");
+            }
+        });
+    }
     let state = server::start(ServerConfig {
         sandbox: sandbox.clone(),
         store: open_store(&args)?,
@@ -80,6 +93,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             max_versions: args.max_versions as usize,
             max_layer_versions: args.max_layer_versions as usize,
         },
+        runtimes,
     })
     .await?;
     tracing::info!(%address, signed = state.auth.is_some(), pooling = sandbox.uses_pooling_allocator(), environments = sandbox.environments(), queued = state.events.depth(), "lambkin serving");

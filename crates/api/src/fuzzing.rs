@@ -128,6 +128,7 @@ impl Fixture {
         let latest = VersionRecord {
             configuration: configuration("$LATEST"),
             wasm_sha256: "00".repeat(32),
+            source_sha256: None,
             published_from: None,
             snapshot_sha256: None,
         };

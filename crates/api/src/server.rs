@@ -128,6 +128,8 @@ pub struct ServerConfig {
     pub credentials: Credentials,
     /// Caps on functions, versions and layer versions.
     pub limits: RegistryLimits,
+    /// The managed runtimes (Python, Node.js) this node provides.
+    pub runtimes: Vec<lambkin_registry::runtimes::ManagedRuntime>,
 }
 
 /// Opens the registry and the async queue and starts the queue's worker.
@@ -137,6 +139,8 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<AppState> {
         store: config.store,
         buckets: config.buckets,
         opt_root: config.data_dir.join("opt"),
+        task_root: config.data_dir.join("task"),
+        runtimes: config.runtimes,
         runtime_version_arn: lambkin_sandbox::runtime_version_arn(&config.region),
         region: config.region,
         account_id: config.account_id,

@@ -347,7 +347,8 @@ impl Invoker {
             return Ok(existing);
         }
         let wasm = self.registry.code(code_sha256).await?;
-        let mut spec = lifecycle::function_spec(&self.registry, config).await?;
+        let mut spec =
+            lifecycle::function_spec(&self.registry, config, target.source_sha256.as_deref()).await?;
         spec.restored = target.snapshot_sha256.is_some();
         let function = match self.sandbox.load_async(wasm).await {
             Ok(code) => self.sandbox.prepare(&code, spec),

@@ -55,12 +55,15 @@ async fn take_snapshot(
     function: &str,
     version: u64,
 ) -> Result<String, String> {
-    let (wasm_sha256, config) = registry
+    let source = registry
         .snapshot_source(function, version)
         .await
         .map_err(|e| e.to_string())?;
-    let wasm = registry.code(&wasm_sha256).await.map_err(|e| e.to_string())?;
-    let spec = function_spec(registry, &config)
+    let wasm = registry
+        .code(&source.wasm_sha256)
+        .await
+        .map_err(|e| e.to_string())?;
+    let spec = function_spec(registry, &source.configuration, source.source_sha256.as_deref())
         .await
         .map_err(|e| e.to_string())?;
     let snapshot = bytes::Bytes::from(sandbox.snapshot(wasm, spec).await.map_err(|e| e.to_string())?);
@@ -77,10 +80,12 @@ async fn take_snapshot(
     Ok(sha)
 }
 
-/// What the sandbox needs to run a configuration: limits, variables, layers at `/opt`.
+/// What the sandbox needs to run a configuration: limits, variables, layers at `/opt`, and for
+/// a managed runtime's function its sources at `/var/task` and the runtime's files at `/var/lang`.
 pub async fn function_spec(
     registry: &Registry,
     config: &FunctionConfiguration,
+    source_sha256: Option<&str>,
 ) -> Result<FunctionSpec, RegistryError> {
     let layer_arns: Vec<String> = config
         .layers
@@ -102,6 +107,11 @@ pub async fn function_spec(
             .map(|e| e.variables.clone())
             .unwrap_or_default(),
         opt_dir: registry.opt_dir(&layer_arns).await?,
+        task_dir: match source_sha256 {
+            Some(sha) => Some(registry.task_dir(sha).await?),
+            None => None,
+        },
+        runtime_dir: registry.runtime_dir(&config.runtime),
         restored: false,
     })
 }

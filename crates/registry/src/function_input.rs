@@ -114,15 +114,6 @@ pub fn read_package(bytes: Vec<u8>, handler: &str) -> Result<Package, RegistryEr
     })
 }
 
-/// [`read_package`] on the blocking pool: unzipping and hashing megabytes is no work for a
-/// runtime thread.
-pub(crate) async fn read_package_off_thread(bytes: Vec<u8>, handler: &str) -> Result<Package, RegistryError> {
-    let handler = handler.to_string();
-    tokio::task::spawn_blocking(move || read_package(bytes, &handler))
-        .await
-        .map_err(|e| RegistryError::Storage(format!("reading the package: {e}")))?
-}
-
 /// Validates `input` and applies it to `config`; fields absent from `input` are left as they are.
 pub fn apply(
     config: &mut FunctionConfiguration,

@@ -11,8 +11,8 @@ use super::model::{
 };
 use super::{Registry, new_revision, now_timestamp};
 use crate::RegistryError;
+use crate::function_input::invalid;
 pub use crate::function_input::*;
-use crate::function_input::{invalid, read_package_off_thread};
 
 /// The state of code that was just stored and is being checked.
 fn mark_in_progress(config: &mut FunctionConfiguration, creating: bool) {
@@ -66,7 +66,8 @@ impl Registry {
                 code.image_uri.as_deref(),
             )
             .await?;
-        let package = read_package_off_thread(bytes, &handler).await?;
+        let mut package = self.read_package(bytes, &runtime, &handler).await?;
+        let runtime_version_arn = self.runtime_version_arn_of(&runtime);
         let mut config = FunctionConfiguration {
             function_name: name.clone(),
             function_arn: self.function_arn(&name),
@@ -101,9 +102,7 @@ impl Registry {
                 apply_on: "None".into(),
                 optimization_status: "Off".into(),
             },
-            runtime_version_config: RuntimeVersionConfig {
-                runtime_version_arn: self.runtime_version_arn(),
-            },
+            runtime_version_config: RuntimeVersionConfig { runtime_version_arn },
             logging_config: json!({ "LogFormat": "Text", "LogGroup": format!("/aws/lambda/{name}") }),
         };
         super::tags::check(&input.tags, &BTreeMap::new())?;
@@ -129,13 +128,14 @@ impl Registry {
             state.creating += 1;
             super::CreateReservation { registry: self }
         };
-        self.put_code(&package.wasm_sha256, package.wasm).await?;
+        self.put_package(&mut package).await?;
         let record = FunctionRecord {
             tags: input.tags,
             code_signing_config_arn: input.code_signing_config_arn,
             ..FunctionRecord::new(VersionRecord {
                 configuration: config,
                 wasm_sha256: package.wasm_sha256.clone(),
+                source_sha256: package.source.map(|(sha, _)| sha),
                 published_from: None,
                 snapshot_sha256: None,
             })
@@ -254,18 +254,21 @@ impl Registry {
                 input.image_uri.as_deref(),
             )
             .await?;
-        // Unpacked before the function's write lock is taken (with the handler as it is now;
-        // again in the rare case that a configuration update changed it meanwhile).
-        let handler = self.stored(name)?.latest.configuration.handler;
-        let mut package = read_package_off_thread(bytes.clone(), &handler).await?;
+        // Unpacked before the function's write lock is taken (with the handler and runtime as
+        // they are now; again in the rare case that a configuration update changed them
+        // meanwhile).
+        let code_for = |config: &FunctionConfiguration| (config.runtime.clone(), config.handler.clone());
+        let (runtime, handler) = code_for(&self.stored(name)?.latest.configuration);
+        let mut package = self.read_package(bytes.clone(), &runtime, &handler).await?;
         let writer = self.writer(name).await;
         let mut record = self.stored(name)?;
         check_revision(
             input.revision_id.as_deref(),
             &record.latest.configuration.revision_id,
         )?;
-        if record.latest.configuration.handler != handler {
-            package = read_package_off_thread(bytes, &record.latest.configuration.handler).await?;
+        let (runtime_now, handler_now) = code_for(&record.latest.configuration);
+        if (&runtime_now, &handler_now) != (&runtime, &handler) {
+            package = self.read_package(bytes, &runtime_now, &handler_now).await?;
         }
         let architectures = match input.architectures {
             Some(list) => architectures(Some(list))?,
@@ -277,9 +280,10 @@ impl Registry {
             preview.code_size = package.code_size;
             return Ok(preview);
         }
-        self.put_code(&package.wasm_sha256, package.wasm).await?;
+        self.put_package(&mut package).await?;
         let latest = &mut record.latest;
         latest.wasm_sha256 = package.wasm_sha256.clone();
+        latest.source_sha256 = package.source.map(|(sha, _)| sha);
         let config = &mut latest.configuration;
         config.code_sha256 = package.code_sha256;
         config.code_size = package.code_size;
@@ -335,7 +339,12 @@ impl Registry {
                 config.function_arn
             )));
         }
+        let runtime_before = config.runtime.clone();
         apply(config, input, &self.read().layers)?;
+        if config.runtime != runtime_before {
+            self.check_runtime_change(&runtime_before, &config.runtime)?;
+            config.runtime_version_config.runtime_version_arn = self.runtime_version_arn_of(&config.runtime);
+        }
         config.last_modified = now_timestamp();
         config.revision_id = new_revision();
         self.persist(&record).await?;

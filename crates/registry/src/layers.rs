@@ -349,24 +349,8 @@ impl Registry {
             let object = self.store.get(&path).await.map_err(store_error)?;
             archives.push(object.bytes().await.map_err(store_error)?);
         }
-        // Unpacking is blocking work: off the runtime's threads.
-        let root = self.opt_root.clone();
-        tokio::task::spawn_blocking(move || {
-            let io = |e: std::io::Error| RegistryError::Storage(format!("preparing /opt: {e}"));
-            std::fs::create_dir_all(&root).map_err(io)?;
-            let staging = tempfile::Builder::new()
-                .prefix(".staging-")
-                .tempdir_in(&root)
-                .map_err(io)?;
-            package::extract_layers(&archives, staging.path())?;
-            match std::fs::rename(staging.keep(), &dest) {
-                Ok(()) => Ok(Some(dest)),
-                // Another request unpacked the same set first: use theirs.
-                Err(_) if dest.exists() => Ok(Some(dest)),
-                Err(e) => Err(io(e)),
-            }
-        })
-        .await
-        .map_err(|e| RegistryError::Storage(format!("preparing /opt: {e}")))?
+        package::unpack_once(archives, self.opt_root.clone(), dest)
+            .await
+            .map(Some)
     }
 }

@@ -15,6 +15,7 @@
 //! - `counters/<name>.json`: the last version number ever published under that name (kept after
 //!   the function is deleted, so numbers are never reused);
 //! - `code/<sha256>.wasm`: components by content hash;
+//! - `sources/<sha256>.zip`: managed runtimes' function code (see [`runtimes`]);
 //! - `layers/…`, `layer-counters/…`: see [`layers`]; `layer-policies/…`: see [`layer_policies`];
 //! - `code-signing-configs/<id>.json`: see [`code_signing`].
 //!
@@ -36,6 +37,7 @@ pub mod model;
 pub mod package;
 pub mod policies;
 pub mod provisioned;
+pub mod runtimes;
 pub mod settings;
 pub mod tags;
 pub mod urls;
@@ -75,6 +77,10 @@ pub struct RegistryConfig {
     pub buckets: Buckets,
     /// Local directory for unpacked layer sets (the functions' `/opt`).
     pub opt_root: PathBuf,
+    /// Local directory for managed runtimes' unpacked function code (their `/var/task`).
+    pub task_root: PathBuf,
+    /// The managed runtimes this node provides (Python, Node.js).
+    pub runtimes: Vec<runtimes::ManagedRuntime>,
     /// The ARN of the runtime version the node runs functions on (RuntimeVersionConfig).
     pub runtime_version_arn: String,
     pub region: String,
@@ -130,6 +136,9 @@ pub struct Registry {
     store: Arc<dyn ObjectStore>,
     buckets: Buckets,
     opt_root: PathBuf,
+    task_root: PathBuf,
+    /// Managed runtimes by `Runtime` name.
+    runtimes: BTreeMap<String, runtimes::RuntimeImage>,
     runtime_version_arn: String,
     /// Where activation and snapshot work goes (the invocation layer does it).
     jobs: tokio::sync::mpsc::UnboundedSender<LifecycleJob>,
@@ -251,12 +260,15 @@ impl Registry {
                     .insert(url.url_id.clone(), (name.clone(), qualifier.clone()));
             }
         }
+        let runtimes = runtimes::store_images(store.as_ref(), &config.region, config.runtimes).await?;
         let unsettled = lifecycle::unsettled_jobs(state.functions.values());
         let (jobs, receiver) = tokio::sync::mpsc::unbounded_channel();
         let registry = Arc::new(Registry {
             store,
             buckets: config.buckets,
             opt_root: config.opt_root,
+            task_root: config.task_root,
+            runtimes,
             runtime_version_arn: config.runtime_version_arn,
             jobs,
             region: config.region,

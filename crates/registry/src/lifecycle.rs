@@ -7,7 +7,7 @@
 
 use tokio::sync::mpsc;
 
-use crate::model::{FunctionConfiguration, FunctionRecord, LastUpdateStatus, State};
+use crate::model::{FunctionConfiguration, FunctionRecord, LastUpdateStatus, State, VersionRecord};
 use crate::{Registry, RegistryError};
 
 /// Work that a registry write leaves for the invocation layer.
@@ -119,19 +119,20 @@ impl Registry {
         }
     }
 
-    /// What a snapshot of `version` of `function` is taken from: its code and configuration.
+    /// What a snapshot of `version` of `function` is taken from: the version as stored (its
+    /// code, sources and configuration).
     pub async fn snapshot_source(
         &self,
         function: &str,
         version: u64,
-    ) -> Result<(String, FunctionConfiguration), RegistryError> {
+    ) -> Result<VersionRecord, RegistryError> {
         let state = self.read();
         let stored = state
             .functions
             .get(function)
             .and_then(|r| r.versions.get(&version))
             .ok_or_else(|| RegistryError::NotFound(format!("Function not found: {function}:{version}")))?;
-        Ok((stored.wasm_sha256.clone(), stored.configuration.clone()))
+        Ok(stored.clone())
     }
 
     /// Records a snapshot's outcome: its code hash (the version turns Active and its

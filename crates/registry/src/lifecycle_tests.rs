@@ -22,6 +22,8 @@ async fn open(store: &Arc<InMemory>) -> (Arc<Registry>, LifecycleJobs) {
         store,
         buckets: Buckets::Local(Arc::new(InMemory::new())),
         opt_root: std::env::temp_dir().join("lambkin-registry-tests-opt"),
+        task_root: std::env::temp_dir().join("lambkin-registry-tests-task"),
+        runtimes: Vec::new(),
         runtime_version_arn: "arn:aws:lambda:us-east-1::runtime:lambkin".into(),
         region: "us-east-1".into(),
         account_id: "000000000000".into(),

@@ -181,8 +181,12 @@ impl Default for RuntimeManagement {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VersionRecord {
     pub configuration: FunctionConfiguration,
-    /// Hex SHA-256 of the component: its key in the code store and the compile cache.
+    /// Hex SHA-256 of the component: its key in the code store and the compile cache (for a
+    /// managed runtime's function, the runtime's component).
     pub wasm_sha256: String,
+    /// A managed runtime's function: hex SHA-256 of its zip of sources (`sources/<sha>.zip`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_sha256: Option<String>,
     /// For a published version: the fingerprint of the $LATEST it was published from, so that
     /// publishing an unchanged $LATEST again is a no-op.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -91,7 +91,8 @@ impl Registry {
         Ok(())
     }
 
-    /// PutRuntimeManagementConfig (seed 001): `Manual` pins a runtime version this host provides.
+    /// PutRuntimeManagementConfig (seed 001): `Manual` pins the version of the function's runtime
+    /// this host provides.
     pub async fn put_runtime_management(
         &self,
         name: &str,
@@ -114,16 +115,17 @@ impl Registry {
                     "RuntimeVersionArn can only be set when UpdateRuntimeOn is Manual, not {update_runtime_on}"
                 )));
             }
-            (Some(arn), _) if *arn != self.runtime_version_arn() => {
-                return Err(RegistryError::Invalid(format!(
-                    "Runtime version {arn} is not provided by this host; it provides {}",
-                    self.runtime_version_arn()
-                )));
-            }
             _ => {}
         }
         let _writer = self.writer(name).await;
         let mut record = self.stored(name)?;
+        // The one version of the function's runtime this host provides.
+        let provided = self.runtime_version_arn_of(&record.latest.configuration.runtime);
+        if let Some(arn) = runtime_version_arn.as_ref().filter(|arn| **arn != provided) {
+            return Err(RegistryError::Invalid(format!(
+                "Runtime version {arn} is not provided by this host; it provides {provided}"
+            )));
+        }
         record.runtime_management = RuntimeManagement {
             update_runtime_on: update_runtime_on.to_string(),
             runtime_version_arn,

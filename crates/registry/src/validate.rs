@@ -48,11 +48,15 @@ pub fn qualifier(q: &str) -> Result<(), RegistryError> {
     Ok(())
 }
 
+/// A runtime lambkin knows: the `provided` family (the code is a component) or a managed one
+/// (the code is sources; whether this build carries it is the registry's to say).
 pub fn runtime(runtime: &str) -> Result<(), RegistryError> {
-    if !RUNTIMES.contains(&runtime) {
+    let managed = crate::runtimes::MANAGED_RUNTIMES;
+    if !RUNTIMES.contains(&runtime) && !managed.contains(&runtime) {
         return Err(invalid(format!(
-            "The runtime parameter of {runtime} is not supported by lambkin: functions are WebAssembly components and use the provided runtimes ({})",
-            RUNTIMES.join(", ")
+            "The runtime parameter of {runtime} is not supported by lambkin: a function is a WebAssembly component on a provided runtime ({}), or sources on a managed one ({})",
+            RUNTIMES.join(", "),
+            managed.join(", ")
         )));
     }
     Ok(())

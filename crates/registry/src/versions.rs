@@ -67,6 +67,8 @@ fn fingerprint(latest: &VersionRecord) -> String {
 pub struct InvocationTarget {
     pub configuration: FunctionConfiguration,
     pub wasm_sha256: String,
+    /// A managed runtime's function: its sources (mounted at `/var/task`).
+    pub source_sha256: Option<String>,
     pub invoked_function_arn: String,
     /// SnapStart: the snapshot to restore environments from, instead of running Init.
     pub snapshot_sha256: Option<String>,
@@ -169,6 +171,7 @@ impl Registry {
         Ok(InvocationTarget {
             configuration: config.clone(),
             wasm_sha256: version.wasm_sha256.clone(),
+            source_sha256: version.source_sha256.clone(),
             snapshot_sha256: version.snapshot_sha256.clone(),
             invoked_function_arn,
             reserved_concurrency: record.reserved_concurrency,

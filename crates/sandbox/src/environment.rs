@@ -264,8 +264,15 @@ impl ExecutionEnvironment {
             .allow_ip_name_lookup(false)
             .socket_addr_check(|_, _| Box::pin(async { false }))
             .preopened_dir(tmp.path(), "/tmp", FsPerms::ReadWrite)?;
-        if let Some(opt) = &spec.opt_dir {
-            wasi.preopened_dir(opt, "/opt", FsPerms::ReadOnly)?;
+        let read_only = [
+            (&spec.opt_dir, "/opt"),
+            (&spec.task_dir, "/var/task"),
+            (&spec.runtime_dir, "/var/lang"),
+        ];
+        for (dir, guest) in read_only {
+            if let Some(dir) = dir {
+                wasi.preopened_dir(dir, guest, FsPerms::ReadOnly)?;
+            }
         }
         let state = EnvState {
             wasi: wasi.build(),

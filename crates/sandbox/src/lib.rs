@@ -126,6 +126,10 @@ pub struct FunctionSpec {
     pub environment: BTreeMap<String, String>,
     /// The function's layers, unpacked: mounted read-only at `/opt`.
     pub opt_dir: Option<PathBuf>,
+    /// A managed runtime's function code (its zip, unpacked): mounted read-only at `/var/task`.
+    pub task_dir: Option<PathBuf>,
+    /// A managed runtime's own files (e.g. Python's standard library): read-only at `/var/lang`.
+    pub runtime_dir: Option<PathBuf>,
     /// The code is a snapshot taken after Init ([`Sandbox::snapshot`]): its environments are
     /// restored (`snap-start`) and skip Init.
     pub restored: bool,
@@ -145,6 +149,8 @@ impl FunctionSpec {
             ephemeral_storage_mb: 512,
             environment: BTreeMap::new(),
             opt_dir: None,
+            task_dir: None,
+            runtime_dir: None,
             restored: false,
         }
     }
