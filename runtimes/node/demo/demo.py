@@ -250,7 +250,10 @@ def run(d: Demo):
 
     # 2. CommonJS with the context object.
     m["create_to_active_cached_s"] = round(d.create("cjs", "cjs/index.handler"), 2)
-    show("CommonJS exports.handler + context", d.invoke("cjs", {"hello": "cjs"}, client_context={"custom": {"k": "v"}}))
+    cjs = d.invoke("cjs", {"hello": "cjs"}, client_context={"custom": {"k": "v"}})
+    show("CommonJS exports.handler + context", cjs)
+    m["cold_invoke_wall_ms_second_function"] = cjs["wall_ms"]
+    m["init_duration_ms_second_function"] = ms(cjs["report"].get("Init Duration"))
 
     # 3. Callback handlers.
     d.create("callback", "callback/index.handler")

@@ -16,8 +16,8 @@ import process, { ExitError } from './process.js';
 import { emit, setRequestId } from './console.js';
 import { whenIdle } from './timers.js';
 import { RuntimeError, toFunctionError, errorLogLine, classifyLoadError } from './errors.js';
-import { findHandlerModule, loadMain, forgetFileSystem } from './loader.js';
-import { esmToCjs } from './transform.js';
+import { findHandlerModule, loadMain, forgetFileSystem, traceLoads, useFastEsm } from './loader.js';
+import { esmToCjs, fastEsmToCjs } from './transform.js';
 import { ResponseStream, isStreaming, highWaterMark } from './streaming.js';
 import { environment, releaseHandles } from './wasi.js';
 
@@ -26,7 +26,9 @@ const decoder = new TextDecoder();
 
 // Compile sucrase's hot paths while the component is built, so the first ES module a function
 // loads does not pay for it.
-esmToCjs("import a, { b } from 'x';\nexport const c = await a(b);\nexport default function d() {}\n", '/warm.mjs');
+const WARM = "import a, { b } from 'x';\nimport * as n from 'y';\nexport const c = await a(b, `${n}`, /r,/g);\nexport default function d() {}\nexport { c as e };\n";
+esmToCjs(WARM, '/warm.mjs');
+fastEsmToCjs(WARM);
 
 let handler = null;
 let initEnvironment = null;
@@ -82,6 +84,8 @@ export async function init() {
   try {
     initEnvironment = readEnvironment();
     Object.assign(process.env, initEnvironment);
+    traceLoads(process.env.LAMBKIN_NODE_TRACE_LOADS === '1');
+    useFastEsm(process.env.LAMBKIN_NODE_ESM !== 'sucrase');
     const name = process.env._HANDLER;
     if (!name) throw new RuntimeError('Runtime.MalformedHandlerName', 'No handler specified: _HANDLER is empty');
     handler = await loadHandler(name);

@@ -16,7 +16,7 @@
 // (#name), node_modules directories up the tree, then NODE_PATH (Lambda's:
 // /opt/nodejs/node20/node_modules, /opt/nodejs/node_modules, /var/runtime/node_modules).
 
-import { esmToCjs, renameImportSyntax, stripShebang, DYNAMIC_IMPORT, ESM_SYNTAX } from './transform.js';
+import { esmToCjs, fastEsmToCjs, renameImportSyntax, stripShebang, DYNAMIC_IMPORT, ESM_SYNTAX } from './transform.js';
 import { builtin, builtinModules } from './builtins.js';
 import path from './path.js';
 import * as wasi from './wasi.js';
@@ -312,8 +312,10 @@ export function loadModule(filename, parent) {
   }
   const module = new Module(filename, parent);
   cache[filename] = module;
+  const t0 = tracing ? performance.now() : 0;
   try {
     const source = decoder.decode(wasi.readFile(filename));
+    if (tracing) module.trace = { read: performance.now() - t0, transform: 0, compile: 0 };
     if (filename.endsWith('.json')) {
       try {
         module.exports = JSON.parse(source);
@@ -333,12 +335,30 @@ export function loadModule(filename, parent) {
     throw e;
   }
   module.loaded = true;
+  if (tracing) {
+    const t = module.trace;
+    globalThis.console.log(
+      `lambkin: loaded ${filename} in ${(performance.now() - t0).toFixed(1)} ms (read ${t.read.toFixed(1)}, transform ${t.transform.toFixed(1)}${t.sucrase ? ' by sucrase' : ''}, compile ${t.compile.toFixed(1)}, the rest running it and its dependencies)`,
+    );
+  }
   return module;
 }
 
-function compile(params, body, filename, async) {
+// LAMBKIN_NODE_TRACE_LOADS=1: one log line per module loaded, with where its time went.
+let tracing = false;
+export function traceLoads(on) {
+  tracing = Boolean(on);
+}
+
+function compile(params, body, filename, async, module, block = false) {
   const head = async ? '(async function' : '(function';
-  return indirectEval(`${head} (${params}) {${body}\n})\n//# sourceURL=${filename}`);
+  const t0 = tracing ? performance.now() : 0;
+  const [open, close] = block ? ['{{', '\n}})'] : ['{', '\n})'];
+  try {
+    return indirectEval(`${head} (${params}) ${open}${body}${close}\n//# sourceURL=${filename}`);
+  } finally {
+    if (tracing && module?.trace) module.trace.compile += performance.now() - t0;
+  }
 }
 
 
@@ -371,7 +391,7 @@ function runCJS(module, source) {
   if (DYNAMIC_IMPORT.test(body)) body = renameImportSyntax(body);
   let fn;
   try {
-    fn = compile('exports, require, module, __filename, __dirname, __lambkin_import', body, module.filename, false);
+    fn = compile('exports, require, module, __filename, __dirname, __lambkin_import', body, module.filename, false, module);
   } catch (e) {
     // Node 22's syntax detection: a .js file that only parses as a module is one.
     if (e instanceof SyntaxError && ESM_SYNTAX.test(body)) return runESM(module, source);
@@ -380,26 +400,115 @@ function runCJS(module, source) {
   fn.call(module.exports, module.exports, module.require, module, module.filename, module.path, dynamicImport(module));
 }
 
+// What the fast path's rewritten modules call (see transform.js).
+const namespaces = new WeakMap();
+function namespaceOf(m) {
+  if (m && m.__esModule) return m;
+  if (m === null || (typeof m !== 'object' && typeof m !== 'function')) return { default: m };
+  let ns = namespaces.get(m);
+  if (!ns) {
+    ns = { default: m };
+    for (const k of Object.keys(m)) if (k !== 'default') ns[k] = m[k];
+    namespaces.set(m, ns);
+  }
+  return ns;
+}
+const helpers = {
+  ns: namespaceOf,
+  def: (m) => (m && m.__esModule ? m.default : m),
+  get: (exports, name, get) => Object.defineProperty(exports, name, { enumerable: true, configurable: true, get }),
+  star(exports, m) {
+    const ns = namespaceOf(m);
+    for (const k of Object.keys(ns)) {
+      if (k === 'default' || k === '__esModule' || Object.prototype.hasOwnProperty.call(exports, k)) continue;
+      Object.defineProperty(exports, k, { enumerable: true, configurable: true, get: () => ns[k] });
+    }
+  },
+};
+
+let fastPath = true;
+/** LAMBKIN_NODE_ESM=sucrase: every ES module through sucrase (the fast path off). */
+export function useFastEsm(on) {
+  fastPath = Boolean(on);
+}
+
+/** The fast path's rewrite of `source`, when it applies: its dependencies are evaluated first
+ * (ES module order); an import cycle, or named imports of a module whose exports may change
+ * (`export let`), send the module to sucrase instead, whose output reads imports when used. */
+function fastTransform(module, source) {
+  if (!fastPath) return null;
+  const t0 = tracing ? performance.now() : 0;
+  const fast = fastEsmToCjs(source);
+  if (tracing && module.trace) module.trace.transform += performance.now() - t0;
+  if (!fast) return null;
+  for (const dep of fast.deps) {
+    if (dep.specifier === 'module' || dep.specifier === 'node:module' || builtin(dep.specifier) !== undefined) continue;
+    let file;
+    try {
+      file = resolveFilename(dep.specifier, module.path, IMPORT, module);
+    } catch {
+      return null; // sucrase's require() raises the error where Node does
+    }
+    const loading = cache[file];
+    if (loading && !loading.loaded) return null;
+    const loaded = loadModule(file, module);
+    if (dep.bindings && loaded.mutableExports) return null;
+  }
+  return fast;
+}
+
 function runESM(module, source) {
-  const code = esmToCjs(source, module.filename);
   const require = makeRequire(module, IMPORT);
   const meta = importMeta(module);
-  const params = 'exports, require, module, __filename, __dirname, __lambkin_import_meta, __lambkin_import';
+  const params =
+    'exports, require, module, __filename, __dirname, __lambkin_import_meta, __lambkin_import, __lambkin, __lambkin_exports, __lambkin_require';
+  let code;
+  const fast = fastTransform(module, source);
+  if (fast) {
+    code = fast.code;
+    module.mutableExports = fast.mutable;
+  } else {
+    const t0 = tracing ? performance.now() : 0;
+    code = esmToCjs(source, module.filename);
+    if (tracing && module.trace) {
+      module.trace.transform += performance.now() - t0;
+      module.trace.sucrase = true;
+    }
+    module.mutableExports = /\bexport\s+(?:let|var)\b/.test(source);
+  }
   let fn;
   let async = false;
   try {
-    fn = compile(params, code, module.filename, false);
+    fn = compile(params, code, module.filename, false, module, true);
   } catch (e) {
-    if (!(e instanceof SyntaxError) || !/await/.test(e.message)) throw locate(e, module.filename);
+    // A module with top-level await only compiles as an async function.
+    if (!(e instanceof SyntaxError) || !/\bawait\b/.test(code)) {
+      // The fast path does not parse: sucrase says what is wrong, and where.
+      if (fast && e instanceof SyntaxError) esmToCjs(source, module.filename);
+      throw locate(e, module.filename);
+    }
     try {
-      fn = compile(params, code, module.filename, true);
+      fn = compile(params, code, module.filename, true, module, true);
       async = true;
     } catch (e2) {
+      if (fast) esmToCjs(source, module.filename);
       throw locate(e2, module.filename);
     }
   }
   module.esm = true;
-  const result = fn.call(undefined, module.exports, require, module, module.filename, module.path, meta, dynamicImport(module));
+  const result = fn.call(
+    undefined,
+    module.exports,
+    require,
+    module,
+    module.filename,
+    module.path,
+    meta,
+    dynamicImport(module),
+    helpers,
+    module.exports,
+    require,
+  );
   if (async) module.evaluation = result;
 }
 

@@ -77,8 +77,15 @@ const CODES = {
   'bad-descriptor': ['EBADF', 'bad file descriptor'],
 };
 
+const WRITES = new Set(['open', 'write', 'mkdir', 'unlink', 'rmdir', 'rename', 'symlink', 'link', 'utime']);
+
 export function fsError(cause, syscall, path) {
-  const wasi = typeof cause === 'string' ? cause : (cause?.payload ?? cause?.message ?? String(cause));
+  let wasi = typeof cause === 'string' ? cause : (cause?.payload ?? cause?.message ?? String(cause));
+  // A change under a read-only mount (/opt, /var/task): Lambda's EROFS rather than WASI's EPERM.
+  const abs = path === undefined ? '' : normalize(path);
+  if ((wasi === 'not-permitted' || wasi === 'access') && WRITES.has(syscall) && abs !== '/tmp' && !abs.startsWith('/tmp/')) {
+    wasi = 'read-only';
+  }
   const [code, text] = CODES[wasi] ?? ['EIO', `i/o error (${wasi})`];
   const err = new Error(`${code}: ${text}, ${syscall}${path === undefined ? '' : ` '${path}'`}`);
   err.errno = -1;
