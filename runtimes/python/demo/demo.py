@@ -365,7 +365,8 @@ def run(c, server, wasm, stdlib_zip, info):
                  r'^  File "/(var|opt)/lang/lib/python3\.\d+/importlib/__init__.py", line \d+, in import_module\n'
                  r'    return _bootstrap\._gcd_import\(name\[level:\], package, level\)\n'
                  r'(.|\n)*  File "/opt/python/raises_at_import.py", line \d+, in <module>\n'
-                 r'    CONFIG = os.environ\["CONFIG"\]  # KeyError at Init\n$')
+                 r'    CONFIG = os.environ\["CONFIG"\]  # KeyError at Init\n'
+                 r'  File "<frozen os>", line \d+, in __getitem__\n$')
     expect_error("err-marshal", "errors.return_set", {}, "Runtime.MarshalError",
                  r"Unable to marshal response: Object of type set is not JSON serializable")
     res = expect_error("err-exit", "errors.call_exit", {}, "Runtime.ExitError",
