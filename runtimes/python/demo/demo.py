@@ -371,6 +371,8 @@ def run(c, server, wasm, stdlib_zip, info):
                  r"Unable to marshal response: Object of type set is not JSON serializable")
     res = expect_error("err-exit", "errors.call_exit", {}, "Runtime.ExitError",
                        r"RequestId: [0-9a-f-]+ Error: Runtime exited with error: exit status 3")
+    expect_error("err-oom", "errors.hog", {}, "Runtime.OutOfMemory",
+                 r"RequestId: [0-9a-f-]+ Error: Runtime exited with error: memory limit of 128 MB exceeded")
     res = invoke(c, "err-raise", {"n": 4})
     check(res["value"].get("errorMessage") == "bad n: 4" and "Init Duration" not in res["report"],
           "a handled error keeps the environment warm")

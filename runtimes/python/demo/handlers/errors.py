@@ -34,3 +34,9 @@ def sleep(event, context):
     import time
     time.sleep(event["s"])
     return {"slept": event["s"]}
+
+
+def hog(event, context):
+    chunks = []
+    while True:
+        chunks.append(bytearray(8 << 20))
