@@ -417,6 +417,9 @@ def run(c, server, wasm, stdlib_zip, info):
     # --- pools ------------------------------------------------------------------------------------
     figures["pools"] = server.pools()
 
+    # --- the managed runtime: Runtime=python3.14, the function's zip at /var/task ------------------
+    managed(c)
+
     # --- SnapStart --------------------------------------------------------------------------------
     create("snap", "lambda_function.lambda_handler", snap=True)
     started = time.perf_counter()
@@ -444,6 +447,54 @@ def run(c, server, wasm, stdlib_zip, info):
         check(res["error"] is None and res["value"].get("wave") == "wave", "files and imports work after a restore")
         check("handler: printing after the restore" in res["log"], "print works after a restore")
         check("[INFO]" in res["log"] and "handler: logging after the restore" in res["log"], "logging works after a restore")
+
+
+def managed(c):
+    """When this lambkin embeds the runtime (host/build.rs runs build.sh), a function is just
+    its zip of sources: unpacked at /var/task, the stdlib at /var/lang/lib/python3.X."""
+    gs = open(os.path.join(HERE, "getting_started", "lambda_function.py"), "rb").read()
+    try:
+        c.create_function(FunctionName="managed-gs", Runtime="python3.14", Role=ROLE,
+                          Handler="lambda_function.lambda_handler",
+                          Code={"ZipFile": zip_of({"lambda_function.py": gs})})
+    except c.exceptions.InvalidParameterValueException as e:
+        print("\n(managed runtime python3.14 not available in this lambkin: %s)" % e)
+        return
+    started = time.perf_counter()
+    cfg = wait_active(c, "managed-gs")
+    figures["managed_create_to_active_ms"] = round((time.perf_counter() - started) * 1000)
+    check(cfg["State"] == "Active", "managed: Runtime=python3.14 function Active")
+    res = invoke(c, "managed-gs", {"length": 6, "width": 7})
+    show("managed runtime: the getting-started zip, unchanged, at /var/task", res)
+    check(res["value"] == '{"area": 42}' and "The area is 42" in res["log"], "managed: getting-started works")
+    check("\tCloudWatch logs group: /aws/lambda/managed-gs\n" in res["log"], "managed: logging")
+    figures["managed_cold"] = {"wall_ms": round(res["wall_ms"], 1), **res["report"]}
+    files = {}
+    for dirpath, _, filenames in os.walk(HANDLERS):
+        for name in filenames:
+            if name.endswith(".py"):
+                path = os.path.join(dirpath, name)
+                files[os.path.relpath(path, HANDLERS)] = open(path, "rb").read()
+    code = zip_of(files)
+    for name, handler, payload in (("managed-hello", "lambda_function.lambda_handler", {"name": "Ada"}),
+                                   ("managed-stdlib", "stdlib_use.lambda_handler", {}),
+                                   ("managed-err", "errors.raise_value_error", {"n": 5}),
+                                   ("managed-pkg", "pkg/mod.handler", {"x": 3})):
+        c.create_function(FunctionName=name, Runtime="python3.14", Role=ROLE, Handler=handler, Code={"ZipFile": code})
+        wait_active(c, name)
+        res = invoke(c, name, payload)
+        v = res["value"] if isinstance(res["value"], dict) else {}
+        if name == "managed-hello":
+            check(v.get("sys_path", [])[:4] == ["/var/task", "/opt/python/lib/python3.14/site-packages", "/opt/python",
+                                                "/var/lang/lib/python3.14"], "managed: sys.path %s" % v.get("sys_path"))
+            figures["managed_hello_cold"] = {"wall_ms": round(res["wall_ms"], 1), **res["report"]}
+        elif name == "managed-stdlib":
+            check(v.get("ok") is True and v["where"]["xml.sax"].startswith("/var/lang/lib/python3.14/"),
+                  "managed: stdlib from /var/lang (%s)" % v.get("where"))
+        elif name == "managed-err":
+            check(v.get("stackTrace", [""])[0].startswith('  File "/var/task/errors.py", line '), "managed: trace under /var/task")
+        else:
+            check(v == {"module": "pkg.mod", "x": 3}, "managed: pkg/mod.handler")
 
 
 if __name__ == "__main__":
