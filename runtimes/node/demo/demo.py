@@ -255,6 +255,16 @@ def run(d: Demo):
     m["cold_invoke_wall_ms_second_function"] = cjs["wall_ms"]
     m["init_duration_ms_second_function"] = ms(cjs["report"].get("Init Duration"))
 
+    # Cold starts of further functions sharing the compiled runtime (each its own environment).
+    colds = []
+    for i in range(5):
+        d.create(f"cold-{i}", "getting-started/index.handler")
+        colds.append(d.invoke(f"cold-{i}", {"length": i, "width": 2}))
+    walls = sorted(c["wall_ms"] for c in colds)
+    inits = sorted(ms(c["report"].get("Init Duration")) for c in colds)
+    m["cold_invoke_wall_ms_more_functions"] = walls
+    m["init_duration_ms_more_functions"] = inits
+
     # 3. Callback handlers.
     d.create("callback", "callback/index.handler")
     show("callback(null, result) after timers (waits for the event loop)", d.invoke("callback", {}))
