@@ -56,9 +56,11 @@ if up_to_date "$OUT/build-info.json" "$HERE/build/stdlib_builder.py" "$STAMP_CPY
     log "stdlib up to date"
 else
     log "extracting and compiling the standard library (in the guest's CPython)"
-    mkdir -p "$WORK/stdlib-out"
+    # From a copy: the guest writes __pycache__ into the directories it is given.
+    mkdir -p "$WORK/stdlib-out" "$WORK/builder"
+    cp "$HERE/build/stdlib_builder.py" "$WORK/builder/"
     "$CPY" -q -d "$WIT" -w function componentize \
-        -p "$HERE/build" -p "$WORK/stdlib-out" stdlib_builder -o "$WORK/stdlib-builder.wasm"
+        -p "$WORK/builder" -p "$WORK/stdlib-out" stdlib_builder -o "$WORK/stdlib-builder.wasm"
     got="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["version"])' "$WORK/stdlib-out/build-info.json")"
     if [[ "$got" != "$PY" ]]; then
         echo "componentize-py $COMPONENTIZE_PY_VERSION embeds Python $got, not $PY: run with PY=$got" >&2
@@ -96,8 +98,10 @@ if up_to_date "$OUT/runtime.wasm" "$HERE/bootstrap" "$WIT" "$STAMP_CPY" "$HERE/b
     log "runtime.wasm up to date"
 else
     log "building runtime.wasm"
+    mkdir -p "$WORK/bootstrap"
+    cp "$HERE"/bootstrap/*.py "$WORK/bootstrap/"
     "$CPY" -q -d "$WIT" -w function componentize \
-        -p "$HERE/bootstrap" lambkin_bootstrap -o "$WORK/runtime.wasm"
+        -p "$WORK/bootstrap" lambkin_bootstrap -o "$WORK/runtime.wasm"
     mv "$WORK/runtime.wasm" "$OUT/runtime.wasm"
 fi
 
