@@ -289,6 +289,8 @@ def run(d: Demo):
         ("err-string", "errors/index.rejectString"),
         ("err-type", "errors/index.typeError"),
         ("err-exit", "errors/index.exit"),
+        ("err-timer", "errors/index.timerThrows"),
+        ("err-out-of-memory", "errors/index.hog"),
         ("err-syntax-cjs", "errors/broken.handler"),
         ("err-syntax-esm", "errors/broken-esm.handler"),
         ("err-missing-module", "errors/nope.handler"),
@@ -298,7 +300,7 @@ def run(d: Demo):
         ("err-throws-at-load", "errors/throws-at-load.handler"),
         ("err-malformed", "index"),
     ]:
-        d.create(name, handler)
+        d.create(name, handler, **({"MemorySize": 128} if name == "err-out-of-memory" else {}))
         show(f"{name} ({handler})", d.invoke(name, {}), log_lines=4)
 
     # 7. Streaming.

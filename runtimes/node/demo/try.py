@@ -22,6 +22,7 @@ def main():
     ap.add_argument("payload", nargs="?", default="{}")
     ap.add_argument("--env", action="append", default=[])
     ap.add_argument("--times", type=int, default=1)
+    ap.add_argument("--memory", type=int, default=256)
     args = ap.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="lambkin-node-try-"))
     port = demo.free_port()
@@ -41,7 +42,7 @@ def main():
         env = dict(kv.split("=", 1) for kv in args.env)
         d.client.create_function(
             FunctionName="try", Runtime="provided.al2023", Role=demo.ROLE, Handler=args.handler,
-            Code={"ZipFile": d.wasm}, Layers=[d.layer_arn], MemorySize=256, Timeout=30,
+            Code={"ZipFile": d.wasm}, Layers=[d.layer_arn], MemorySize=args.memory, Timeout=30,
             Environment={"Variables": env or {"NONE": "1"}},
         )
         d.wait_active("try")

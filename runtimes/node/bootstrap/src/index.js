@@ -14,7 +14,7 @@ import { reportPanic } from 'lambkin:function/runtime@0.1.0';
 import { Buffer } from 'buffer';
 import process, { ExitError } from './process.js';
 import { emit, setRequestId } from './console.js';
-import { whenIdle } from './timers.js';
+import { whenIdle, onUncaughtException } from './timers.js';
 import { RuntimeError, toFunctionError, errorLogLine, classifyLoadError } from './errors.js';
 import { findHandlerModule, loadMain, forgetFileSystem, traceLoads, useFastEsm } from './loader.js';
 import { esmToCjs, fastEsmToCjs } from './transform.js';
@@ -134,10 +134,17 @@ function makeContext(c) {
   };
 }
 
-/** Runs a buffered handler to its result: the promise it returns, or its callback. */
+/** Runs a buffered handler to its result: the promise it returns, or its callback. An
+ * exception thrown by one of its timers fails it, as Node's uncaughtException would. */
 function runHandler(fn, event, context) {
+  let previous;
   return new Promise((resolve, reject) => {
     let settled = false;
+    previous = onUncaughtException((e) => {
+      if (settled) return previous(e);
+      settled = true;
+      reject(e);
+    });
     const finish = (err, result) => {
       if (settled) return;
       settled = true;
@@ -180,24 +187,31 @@ function runHandler(fn, event, context) {
         }
       });
     }
-  });
+  }).finally(() => onUncaughtException(previous));
 }
 
 /** Runs a streaming handler until its stream has finished. */
 async function runStreaming(fn, event, context) {
   const stream = new ResponseStream({ highWaterMark: highWaterMark(fn) });
+  let failTimer;
   const finished = new Promise((resolve, reject) => {
+    failTimer = reject;
     stream.on('finish', resolve);
     stream.on('error', reject);
     stream.on('close', () => (stream.writableFinished ? resolve() : reject(stream.errored ?? new Error('The response stream was destroyed before it finished'))));
   });
-  const returned = fn(event, stream, context);
-  if (returned && typeof returned.then === 'function') {
-    await returned;
-    // Lambda expects the handler to end the stream; one left open is ended for it.
-    if (!stream.writableEnded) stream.end();
+  const previous = onUncaughtException((e) => failTimer(e));
+  try {
+    const returned = fn(event, stream, context);
+    if (returned && typeof returned.then === 'function') {
+      await Promise.race([returned, finished.then(() => returned)]);
+      // Lambda expects the handler to end the stream; one left open is ended for it.
+      if (!stream.writableEnded) stream.end();
+    }
+    await finished;
+  } finally {
+    onUncaughtException(previous);
   }
-  await finished;
 }
 
 export async function handle(eventBytes, ctx) {
@@ -232,9 +246,15 @@ export async function handle(eventBytes, ctx) {
   }
 }
 
-/** Logs a failure as Lambda does and turns it into the WIT function-error; process.exit ends
- * the environment (the host sees the guest exit). */
+/** Logs a failure as Lambda does and turns it into the WIT function-error; process.exit and
+ * running out of memory end the environment (the host sees the guest exit). */
 function fail(label, e) {
+  // SpiderMonkey reports a refused allocation as the exception "out of memory": the heap is in
+  // no state to go on, so the guest exits and the host, which saw the memory limit refuse the
+  // growth, answers Runtime.OutOfMemory and drops the environment, as Lambda does.
+  if (e === 'out of memory' || (e instanceof Error && e.name === 'InternalError' && /out of memory/.test(e.message))) {
+    exit({ tag: 'err', val: undefined });
+  }
   if (e instanceof ExitError) {
     reportPanic(`exit status ${e.exitCode}`);
     exit({ tag: 'err', val: undefined });

@@ -11,6 +11,22 @@ const native = {
 };
 
 let referenced = 0;
+
+// An exception thrown by a timer's callback: Node's 'uncaughtException'. The runtime fails the
+// invocation in flight with it (see index.js); outside one it is logged.
+let uncaught = (e) => globalThis.console?.error?.('Uncaught Exception', e);
+export function onUncaughtException(handler) {
+  const previous = uncaught;
+  uncaught = handler;
+  return previous;
+}
+function guarded(callback, args) {
+  try {
+    callback(...args);
+  } catch (e) {
+    uncaught(e);
+  }
+}
 const idleWaiters = [];
 
 function changed(delta) {
@@ -37,7 +53,7 @@ export class Timeout {
   _start() {
     const fire = () => {
       if (!this._repeat) this._stop();
-      this._callback(...this._args);
+      guarded(this._callback, this._args);
     };
     this._id = this._repeat ? native.setInterval(fire, this._delay) : native.setTimeout(fire, this._delay);
     if (!this._active && this._ref) changed(+1);

@@ -22,3 +22,16 @@ exports.exit = async () => {
 };
 
 exports.notAFunction = 42;
+
+// Allocates until the function's memory (MemorySize) runs out.
+exports.hog = async () => {
+  const keep = [];
+  for (;;) keep.push(new Uint8Array(1 << 20).fill(1));
+};
+
+// An exception thrown from a timer fails the invocation (Node's uncaughtException).
+exports.timerThrows = (event, context, callback) => {
+  setTimeout(() => {
+    throw new Error('thrown in a timer');
+  }, 5);
+};
