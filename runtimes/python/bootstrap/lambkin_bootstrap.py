@@ -71,6 +71,13 @@ PRELOAD = (
     "inspect", "argparse", "locale", "platform", "sqlite3", "ipaddress", "array", "codecs",
     "importlib.metadata", "importlib.resources", "importlib.util",
     "encodings.idna", "encodings.latin_1", "encodings.ascii", "encodings.utf_16",
+    "encodings.utf_8_sig", "encodings.cp1252", "encodings.cp437",
+    # common in handlers, even where the sandbox cannot do what they are for (no sockets,
+    # threads or processes): importing them must be cheap and work
+    "email.mime.text", "email.mime.multipart", "email.mime.application", "email.mime.base",
+    "urllib.request", "urllib.error", "concurrent.futures", "pickle", "socket", "select",
+    "selectors", "subprocess", "signal", "xml.sax", "xml.sax.saxutils", "xml.dom",
+    "logging.config", "gettext", "optparse", "getpass", "ast", "copyreg", "shelve", "quopri",
 )
 
 
