@@ -204,9 +204,10 @@ async function runStreaming(fn, event, context) {
   try {
     const returned = fn(event, stream, context);
     if (returned && typeof returned.then === 'function') {
-      await Promise.race([returned, finished.then(() => returned)]);
+      await Promise.race([returned, finished]);
       // Lambda expects the handler to end the stream; one left open is ended for it.
       if (!stream.writableEnded) stream.end();
+      await returned;
     }
     await finished;
   } finally {
