@@ -82,6 +82,7 @@ with open(OUT_ROOT + "/build-info.json", "w") as f:
             "compile_seconds": round(compiled - copied, 2),
             "compiled_ok": bool(compiled_ok),
             "skipped": sorted(SKIP),
+            "builtin_modules": sorted(sys.builtin_module_names),
             "importable": importable,
             "not_importable": failed,
         },
