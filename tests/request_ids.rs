@@ -288,7 +288,8 @@ async fn every_response_of_every_route_carries_its_own_request_id() {
     let configs = "/2020-04-22/code-signing-configs/";
     s.call(app, ("GET", configs), configs, None, 200).await;
     // An error response: no AllowedPublishers.
-    s.call(app, ("POST", configs), configs, Some(json!({})), 400).await;
+    s.call(app, ("POST", configs), configs, Some(json!({})), 400)
+        .await;
     let config = "/2020-04-22/code-signing-configs/{arn}";
     let config_uri = format!("{configs}{csc}");
     s.call(app, ("GET", config), &config_uri, None, 200).await;

@@ -63,6 +63,8 @@ pub struct Settings {
     pub limits: lambkin_registry::RegistryLimits,
     /// The system of record (default: a local store in the test's directory).
     pub store: Option<Arc<dyn object_store::ObjectStore>>,
+    /// Managed runtimes (none by default).
+    pub runtimes: Vec<lambkin_registry::runtimes::ManagedRuntime>,
 }
 
 impl Default for Settings {
@@ -74,6 +76,7 @@ impl Default for Settings {
             idle_timeout: std::time::Duration::from_secs(600),
             credentials: Default::default(),
             limits: Default::default(),
+            runtimes: Vec::new(),
             store: None,
         }
     }
@@ -98,6 +101,7 @@ pub async fn start_with(dir: &Path, settings: Settings) -> AppState {
         idle_timeout: settings.idle_timeout,
         credentials: settings.credentials,
         limits: settings.limits,
+        runtimes: settings.runtimes,
     })
     .await
     .expect("server state")
