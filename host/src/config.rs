@@ -22,7 +22,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server (the AWS Lambda API) on the listen address.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Run a function once, locally, in a fresh execution environment.
     Invoke(InvokeArgs),
 }

@@ -34,7 +34,7 @@ async fn main() -> ExitCode {
         .init();
     let result = match Cli::parse().command {
         Command::Invoke(args) => lambkin_host::local::run(args).await,
-        Command::Serve(args) => lambkin_host::serve::run(args, RUNTIMES)
+        Command::Serve(args) => lambkin_host::serve::run(*args, RUNTIMES)
             .await
             .map(|()| ExitCode::SUCCESS),
     };

@@ -42,16 +42,6 @@ pub async fn run(args: ServeArgs, runtimes: &[Embedded]) -> anyhow::Result<()> {
         .with_context(|| format!("binding {}", args.listen))?;
     let address = listener.local_addr()?;
     let runtimes = crate::runtimes::unpack(runtimes, &data_dir).await?;
-    // Each runtime compiled (into the compile cache) while the server starts, so that the first
-    // function of a runtime turns Active without compiling it.
-    for runtime in &runtimes {
-        let (sandbox, wasm, name) = (sandbox.clone(), runtime.wasm.clone(), runtime.name.clone());
-        tokio::spawn(async move {
-            if let Err(e) = sandbox.load_async(wasm).await {
-                tracing::error!(runtime = name, "the {name} runtime does not compile: {e:#}");
-            }
-        });
-    }
     let state = server::start(ServerConfig {
         sandbox: sandbox.clone(),
         store: open_store(&args)?,

@@ -36,6 +36,9 @@ WRONG_SECRET = "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"
 # LocalStack's habit: a secret of any length (here 4 bytes, not AWS's 40).
 LOCALSTACK_KEY = "test"
 LOCALSTACK_SECRET = "test"
+# Longer than HMAC's 64-byte block, so the first key of SigV4's chain is hashed (RFC 2104).
+LONG_KEY = "AKIDLAMBKINLONG"
+LONG_SECRET = "a-generated-secret-of-more-than-sixty-four-bytes/" * 3
 
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -47,7 +50,8 @@ def signed(tmp_path_factory):
     path.write_text(
         f"[default]\naws_access_key_id = {ACCESS_KEY}\naws_secret_access_key = {SECRET}\n\n"
         f"[ci]\naws_access_key_id = {CI_ACCESS_KEY}\naws_secret_access_key = {CI_SECRET}\n\n"
-        f"[localstack]\naws_access_key_id = {LOCALSTACK_KEY}\naws_secret_access_key = {LOCALSTACK_SECRET}\n"
+        f"[localstack]\naws_access_key_id = {LOCALSTACK_KEY}\naws_secret_access_key = {LOCALSTACK_SECRET}\n\n"
+        f"[long]\naws_access_key_id = {LONG_KEY}\naws_secret_access_key = {LONG_SECRET}\n"
     )
     with own_server(
         tmp_path_factory,
@@ -228,8 +232,12 @@ AWS_CLI = shutil.which("aws")  # installed by requirements.txt (awscli)
 
 @pytest.mark.parametrize(
     "key, secret, wrong",
-    [(ACCESS_KEY, SECRET, WRONG_SECRET), (LOCALSTACK_KEY, LOCALSTACK_SECRET, "tesT")],
-    ids=["aws-shaped-keys", "localstack-test-test"],
+    [
+        (ACCESS_KEY, SECRET, WRONG_SECRET),
+        (LOCALSTACK_KEY, LOCALSTACK_SECRET, "tesT"),
+        (LONG_KEY, LONG_SECRET, LONG_SECRET[:-1]),
+    ],
+    ids=["aws-shaped-keys", "localstack-test-test", "a-150-byte-secret"],
 )
 def test_the_aws_cli_signs_in_and_a_wrong_secret_is_refused(signed, make_name, tmp_path, key, secret, wrong):
     name = deploy_hello(signed, make_name)

@@ -1,6 +1,7 @@
 //! Who may call the API: AWS Signature Version 4, verified against the access keys lambkin was
 //! given, the way the AWS CLI and SDKs sign (Authorization header or presigned query, payload
-//! hash, 15-minute clock skew). The canonical request and signature are scratchstack-aws-signature's.
+//! hash, 15-minute clock skew). The canonical request and string to sign are
+//! scratchstack-aws-signature's; the signing key is derived here, so any secret works.
 //!
 //! With no keys configured lambkin is anonymous: it accepts any request, and [`check_exposure`]
 //! keeps such a server on loopback unless the operator says otherwise.
@@ -11,13 +12,10 @@ use axum::http::Uri;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeDelta, Utc};
 use hmac::{Hmac, Mac};
 use scratchstack_aws_signature::canonical::CanonicalRequest;
-use scratchstack_aws_signature::{
-    GetSigningKeyRequest, GetSigningKeyResponse, KSecretKey, NO_ADDITIONAL_SIGNED_HEADERS, SignatureError,
-    SignatureOptions, service_for_signing_key_fn, sigv4_validate_request,
-};
+use scratchstack_aws_signature::{NO_ADDITIONAL_SIGNED_HEADERS, SignatureError, SignatureOptions};
 use sha2::Sha256;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -144,9 +142,9 @@ impl Credentials {
                 "access key id {access_key_id:?} must be letters and digits"
             )));
         }
-        if signing_secret(secret_access_key).is_none() {
+        if secret_access_key.is_empty() {
             return Err(CredentialsError::Invalid(format!(
-                "the secret access key of {access_key_id} must be 1 to {MAX_SECRET_BYTES} bytes (AWS issues 40 characters; LocalStack's habit, `test`, works too)"
+                "the secret access key of {access_key_id} is empty (any other string will do: AWS issues 40 characters; LocalStack's habit, `test`, works too)"
             )));
         }
         self.keys
@@ -157,23 +155,6 @@ impl Credentials {
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }
-}
-
-/// The longest secret the verifier's key type holds: AWS's 40 characters.
-const MAX_SECRET_BYTES: usize = 40;
-
-/// The verifier's form of a secret of 1 to 40 bytes. Its key type holds exactly 40; a shorter
-/// secret is padded with NUL bytes, which derives the same signing keys: SigV4's first step is
-/// HMAC-SHA256 keyed with "AWS4" + secret, and HMAC pads any key shorter than its 64-byte block
-/// with zero bytes (RFC 2104, section 2), so "AWS4test" and "AWS4test" followed by 36 zeros
-/// are one and the same HMAC key. Longer secrets would need a key longer than the type holds.
-fn signing_secret(secret: &str) -> Option<KSecretKey> {
-    if secret.is_empty() || secret.len() > MAX_SECRET_BYTES || secret.contains('\0') {
-        return None;
-    }
-    let mut padded = secret.to_string();
-    padded.extend(std::iter::repeat_n('\0', MAX_SECRET_BYTES - secret.len()));
-    <KSecretKey>::from_str(&padded).ok()
 }
 
 /// Secure defaults: an anonymous server answers only on loopback, unless `--allow-anonymous`.
@@ -194,7 +175,8 @@ pub fn check_exposure(
 
 /// Verifies SigV4 signatures against the configured keys.
 pub struct Authenticator {
-    keys: Arc<HashMap<String, KSecretKey>>,
+    /// Access key id → secret access key.
+    keys: Arc<HashMap<String, String>>,
     /// The region signatures must be scoped to: the server's.
     region: String,
 }
@@ -205,13 +187,8 @@ impl Authenticator {
         if credentials.is_empty() {
             return None;
         }
-        let keys = credentials
-            .keys
-            .iter()
-            .filter_map(|(id, secret)| Some((id.clone(), signing_secret(secret)?)))
-            .collect();
         Some(Authenticator {
-            keys: Arc::new(keys),
+            keys: Arc::new(credentials.keys.clone()),
             region: region.to_string(),
         })
     }
@@ -237,40 +214,35 @@ impl Authenticator {
         Ok(Request::from_parts(parts, Body::from(body)))
     }
 
-    /// The Authorization header form: all the verifier's.
+    /// The Authorization header form: the verifier's canonical request, checks of the
+    /// credential scope and the clock, and string to sign; the signing key is derived here, so
+    /// that a secret of any length works.
     async fn verify_header(
         &self,
         signed: axum::http::Request<Bytes>,
         now: DateTime<Utc>,
     ) -> Result<(), ApiError> {
-        let keys = self.keys.clone();
-        // Bound first: passed straight in, the helper's FnOnce bound would make it FnOnce.
-        let lookup = move |asked: GetSigningKeyRequest| {
-            let keys = keys.clone();
-            async move {
-                let secret = keys.get(asked.access_key()).ok_or_else(|| {
-                    Box::new(SignatureError::InvalidClientTokenId(String::new())) as BoxError
-                })?;
-                let key = secret.to_ksigning(asked.request_date(), asked.region(), asked.service());
-                GetSigningKeyResponse::builder()
-                    .signing_key(key)
-                    .build()
-                    .map_err(|e| Box::new(e) as BoxError)
-            }
+        let refuse = |e: SignatureError| refusal(Box::new(e));
+        let (parts, body) = signed.into_parts();
+        let (canonical, _, _) =
+            CanonicalRequest::from_request_parts(parts, body, SignatureOptions::default()).map_err(refuse)?;
+        let authenticator = canonical
+            .get_authenticator(&NO_ADDITIONAL_SIGNED_HEADERS)
+            .map_err(refuse)?;
+        authenticator
+            .prevalidate(&self.region, SERVICE, now, TimeDelta::minutes(CLOCK_SKEW_MINUTES))
+            .map_err(refuse)?;
+        let access_key = authenticator.credential().split('/').next().unwrap_or_default();
+        let Some(secret) = self.keys.get(access_key) else {
+            return Err(refuse(SignatureError::InvalidClientTokenId(String::new())));
         };
-        let mut signing_keys = service_for_signing_key_fn(lookup);
-        sigv4_validate_request(
-            signed,
-            &self.region,
-            SERVICE,
-            &mut signing_keys,
-            now,
-            &NO_ADDITIONAL_SIGNED_HEADERS,
-            SignatureOptions::default(),
+        let day = authenticator.request_timestamp().date_naive();
+        let key = signing_key(secret, day, &self.region, SERVICE);
+        check_signature(
+            &key,
+            &authenticator.get_string_to_sign(),
+            authenticator.signature(),
         )
-        .await
-        .map_err(refusal)?;
-        Ok(())
     }
 
     /// The presigned query form. The verifier reads `X-Amz-Credential` without decoding it
@@ -340,15 +312,37 @@ impl Authenticator {
             presigned.date,
             hex::encode(canonical.canonical_request_sha256(&headers))
         );
-        let key = secret.to_ksigning(scope_day, region, service);
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(key.as_ref()).map_err(|e| ApiError::Service(e.to_string()))?;
-        mac.update(string_to_sign.as_bytes());
-        let claimed = hex::decode(&presigned.signature).unwrap_or_default();
-        // verify_slice compares in constant time.
-        mac.verify_slice(&claimed)
-            .map_err(|_| refusal(Box::new(SignatureError::SignatureDoesNotMatch(None))))
+        let key = signing_key(secret, scope_day, region, service);
+        check_signature(&key, string_to_sign.as_bytes(), &presigned.signature)
     }
+}
+
+fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
+    // HMAC takes keys of any length (longer ones are hashed first, RFC 2104).
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes keys of any length");
+    mac.update(data);
+    mac.finalize().into_bytes().into()
+}
+
+/// SigV4's signing key: the HMAC chain from "AWS4" + the secret over the day, region, service
+/// and "aws4_request".
+fn signing_key(secret: &str, day: NaiveDate, region: &str, service: &str) -> [u8; 32] {
+    let day = day.format("%Y%m%d").to_string();
+    let mut key = hmac_sha256(format!("AWS4{secret}").as_bytes(), day.as_bytes());
+    for part in [region, service, "aws4_request"] {
+        key = hmac_sha256(&key, part.as_bytes());
+    }
+    key
+}
+
+/// Whether `claimed` (hex) is the signature of `string_to_sign` under `key`, compared in
+/// constant time.
+fn check_signature(key: &[u8; 32], string_to_sign: &[u8], claimed: &str) -> Result<(), ApiError> {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes keys of any length");
+    mac.update(string_to_sign);
+    let claimed = hex::decode(claimed).unwrap_or_default();
+    mac.verify_slice(&claimed)
+        .map_err(|_| refusal(Box::new(SignatureError::SignatureDoesNotMatch(None))))
 }
 
 /// The SigV4 parameters of a presigned request's query string (missing ones empty: they then
@@ -525,31 +519,32 @@ mod tests {
         );
         assert!(Credentials::default().add("AKID", "test").is_ok());
         assert!(Credentials::default().add("AKID", "").is_err());
-        assert!(Credentials::default().add("AKID", &"x".repeat(41)).is_err());
+        assert!(Credentials::default().add("AKID", &"x".repeat(200)).is_ok());
         assert!(Credentials::from_shared_file("[p]\naws_access_key_id = A\n").is_err());
         assert!(Credentials::from_shared_file("aws_access_key_id = A\n").is_err());
         assert!(Credentials::load(None, Some("AKID"), None).is_err());
     }
 
-    /// The NUL padding of a short secret changes nothing: the verifier's signing key is the one
-    /// SigV4's HMAC chain derives from the secret itself.
+    /// The signing key of AWS's own example ("Examples of how to derive a signing key for
+    /// Signature Version 4").
     #[test]
-    fn a_short_secret_derives_the_signing_key_sigv4_gives_it() {
-        let hmac = |key: &[u8], data: &str| {
-            let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
-            mac.update(data.as_bytes());
-            mac.finalize().into_bytes().to_vec()
-        };
-        let date = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).expect("a date");
-        for secret in ["test", "x", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"] {
-            let expected = ["20261201", "us-east-1", "lambda", "aws4_request"]
-                .iter()
-                .fold(format!("AWS4{secret}").into_bytes(), |key, part| hmac(&key, part));
-            let derived = signing_secret(secret)
-                .expect("a secret of 1 to 40 bytes")
-                .to_ksigning(date, "us-east-1", "lambda");
-            assert_eq!(derived.as_ref().as_slice(), expected.as_slice(), "{secret}");
-        }
+    fn the_signing_key_is_sigv4s() {
+        let day = NaiveDate::from_ymd_opt(2012, 2, 15).expect("a date");
+        let key = signing_key(
+            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+            day,
+            "us-east-1",
+            "iam",
+        );
+        assert_eq!(
+            hex::encode(key),
+            "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d"
+        );
+        // Any length: a short secret and one longer than HMAC's block give keys of their own.
+        let short = signing_key("test", day, "us-east-1", "lambda");
+        let long = signing_key(&"s".repeat(100), day, "us-east-1", "lambda");
+        assert_ne!(short, long);
+        assert_ne!(long, signing_key(&"s".repeat(101), day, "us-east-1", "lambda"));
     }
 
     #[test]

@@ -149,6 +149,36 @@ fn invalid(message: &str) -> RegistryError {
     RegistryError::Invalid(message.to_string())
 }
 
+/// Unpacks checked archives, in order, at `dest` under `root` (staged beside it, then renamed, so
+/// a reader sees all or nothing), unless it is there already. Off the runtime's threads.
+pub async fn unpack_once(
+    archives: Vec<bytes::Bytes>,
+    root: std::path::PathBuf,
+    dest: std::path::PathBuf,
+) -> Result<std::path::PathBuf, RegistryError> {
+    tokio::task::spawn_blocking(move || {
+        let io =
+            |e: std::io::Error| RegistryError::Storage(format!("unpacking into {}: {e}", root.display()));
+        if dest.exists() {
+            return Ok(dest);
+        }
+        std::fs::create_dir_all(&root).map_err(io)?;
+        let staging = tempfile::Builder::new()
+            .prefix(".staging-")
+            .tempdir_in(&root)
+            .map_err(io)?;
+        extract_layers(&archives, staging.path())?;
+        match std::fs::rename(staging.keep(), &dest) {
+            Ok(()) => Ok(dest),
+            // Another request unpacked the same archives first: use theirs.
+            Err(_) if dest.exists() => Ok(dest),
+            Err(e) => Err(io(e)),
+        }
+    })
+    .await
+    .map_err(|e| RegistryError::Storage(format!("unpacking: {e}")))?
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,34 +232,4 @@ mod tests {
         let err = extract_wasm(&bomb, "fn.wasm").expect_err("bomb");
         assert!(err.to_string().contains("expands too much"), "{err}");
     }
-}
-
-/// Unpacks checked archives, in order, at `dest` under `root` (staged beside it, then renamed, so
-/// a reader sees all or nothing), unless it is there already. Off the runtime's threads.
-pub async fn unpack_once(
-    archives: Vec<bytes::Bytes>,
-    root: std::path::PathBuf,
-    dest: std::path::PathBuf,
-) -> Result<std::path::PathBuf, RegistryError> {
-    tokio::task::spawn_blocking(move || {
-        let io =
-            |e: std::io::Error| RegistryError::Storage(format!("unpacking into {}: {e}", root.display()));
-        if dest.exists() {
-            return Ok(dest);
-        }
-        std::fs::create_dir_all(&root).map_err(io)?;
-        let staging = tempfile::Builder::new()
-            .prefix(".staging-")
-            .tempdir_in(&root)
-            .map_err(io)?;
-        extract_layers(&archives, staging.path())?;
-        match std::fs::rename(staging.keep(), &dest) {
-            Ok(()) => Ok(dest),
-            // Another request unpacked the same archives first: use theirs.
-            Err(_) if dest.exists() => Ok(dest),
-            Err(e) => Err(io(e)),
-        }
-    })
-    .await
-    .map_err(|e| RegistryError::Storage(format!("unpacking: {e}")))?
 }

@@ -166,27 +166,6 @@ impl Registry {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reservations_leave_the_unreserved_minimum() {
-        assert!(check_reservation(0, 900, ACCOUNT_CONCURRENCY).is_ok());
-        assert!(check_reservation(300, 600, ACCOUNT_CONCURRENCY).is_ok());
-        assert!(check_reservation(300, 601, ACCOUNT_CONCURRENCY).is_err());
-    }
-
-    /// Found with the api_json fuzz target: `others + reserved` overflowed (a panic with
-    /// overflow checks; without them, a wrapped sum under the limit let ~4 billion through).
-    #[test]
-    fn a_huge_reservation_is_refused_not_wrapped() {
-        assert!(check_reservation(300, u32::MAX, ACCOUNT_CONCURRENCY).is_err());
-        assert!(check_reservation(1, u32::MAX - 0x10, ACCOUNT_CONCURRENCY).is_err());
-        assert!(check_reservation(u32::MAX, u32::MAX, u32::MAX).is_err());
-    }
-}
-
 impl Registry {
     /// GetFunctionRecursionConfig: `Terminate` unless set to `Allow`.
     pub fn recursion_config(&self, name: &str) -> Result<String, RegistryError> {
@@ -210,5 +189,26 @@ impl Registry {
             Ok(())
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reservations_leave_the_unreserved_minimum() {
+        assert!(check_reservation(0, 900, ACCOUNT_CONCURRENCY).is_ok());
+        assert!(check_reservation(300, 600, ACCOUNT_CONCURRENCY).is_ok());
+        assert!(check_reservation(300, 601, ACCOUNT_CONCURRENCY).is_err());
+    }
+
+    /// Found with the api_json fuzz target: `others + reserved` overflowed (a panic with
+    /// overflow checks; without them, a wrapped sum under the limit let ~4 billion through).
+    #[test]
+    fn a_huge_reservation_is_refused_not_wrapped() {
+        assert!(check_reservation(300, u32::MAX, ACCOUNT_CONCURRENCY).is_err());
+        assert!(check_reservation(1, u32::MAX - 0x10, ACCOUNT_CONCURRENCY).is_err());
+        assert!(check_reservation(u32::MAX, u32::MAX, u32::MAX).is_err());
     }
 }
