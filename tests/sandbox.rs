@@ -346,6 +346,31 @@ async fn the_guest_sees_no_host_path_outside_tmp() {
     }
 }
 
+/// Lambda answers a plain Invoke of a streaming function with what it wrote, buffered.
+#[tokio::test]
+async fn a_stream_invoked_without_a_stream_is_the_buffered_response() {
+    let stream = function("stream", |_| {});
+    let mut env = start(&stream).await;
+    let invocation = env
+        .invoke(InvokeRequest {
+            payload: br#"{"chunks":3,"pause_ms":0}"#.to_vec().into(),
+            ..InvokeRequest::default()
+        })
+        .await;
+    assert_eq!(
+        invocation.result.as_deref().expect("answers"),
+        b"chunk 0\nchunk 1\nchunk 2\n"
+    );
+    // The next invocation starts with nothing buffered.
+    let again = env
+        .invoke(InvokeRequest {
+            payload: br#"{"chunks":1,"pause_ms":0}"#.to_vec().into(),
+            ..InvokeRequest::default()
+        })
+        .await;
+    assert_eq!(again.result.as_deref().expect("answers"), b"chunk 0\n");
+}
+
 #[tokio::test]
 async fn stream_chunks_arrive_as_they_are_written() {
     let stream = function("stream", |_| {});

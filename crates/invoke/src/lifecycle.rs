@@ -112,6 +112,12 @@ pub async fn function_spec(
             None => None,
         },
         runtime_dir: registry.runtime_dir(&config.runtime),
+        managed_runtime: source_sha256.map(|_| {
+            (
+                config.runtime.clone(),
+                config.runtime_version_config.runtime_version_arn.clone(),
+            )
+        }),
         restored: false,
     })
 }

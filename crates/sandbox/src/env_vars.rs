@@ -34,6 +34,9 @@ pub fn environment_for(spec: &FunctionSpec, log_stream: &str, kind: Initializati
         ("LAMBDA_RUNTIME_DIR", "/var/runtime".to_string()),
     ];
     env.extend(reserved.into_iter().map(|(k, v)| (k.to_string(), v)));
+    if let Some((runtime, _)) = &spec.managed_runtime {
+        env.insert("AWS_EXECUTION_ENV".into(), format!("AWS_Lambda_{runtime}"));
+    }
     env.into_iter().collect()
 }
 

@@ -203,11 +203,14 @@ impl ExecutionEnvironment {
                 }),
             };
         }
-        let init_log = logs::init_log(
-            RUNTIME_VERSION,
-            &super::runtime_version_arn(&function.spec.region),
-            &log.take(),
-        );
+        let (version, arn) = match &function.spec.managed_runtime {
+            Some((runtime, arn)) => (format!("{runtime}.{RUNTIME_VERSION}"), arn.clone()),
+            None => (
+                RUNTIME_VERSION.to_string(),
+                super::runtime_version_arn(&function.spec.region),
+            ),
+        };
+        let init_log = logs::init_log(&version, &arn, &log.take());
         match outcome {
             Ok(bindings) => {
                 let pending_init = Some((duration, init_log)).filter(|_| kind == Initialization::OnDemand);
@@ -287,6 +290,7 @@ impl ExecutionEnvironment {
             timed_out: false,
             panic_message: None,
             stream: None,
+            unstreamed: Vec::new(),
         };
         let mut store = function.new_store(state);
         store.limiter(|state| &mut state.limiter);
@@ -387,7 +391,14 @@ impl ExecutionEnvironment {
         timeout: Duration,
     ) -> Result<Vec<u8>, FunctionError> {
         let call = self.bindings.call_handle(&mut self.store, payload, context);
-        match tokio::time::timeout(timeout + GRACE, call).await {
+        let answer = tokio::time::timeout(timeout + GRACE, call).await;
+        // A streaming function invoked without a stream: what it wrote is the response.
+        let unstreamed = std::mem::take(&mut self.store.data_mut().unstreamed);
+        let answer = match answer {
+            Ok(Ok(Ok(_))) if !unstreamed.is_empty() => Ok(Ok(Ok(unstreamed))),
+            other => other,
+        };
+        match answer {
             Ok(Ok(Ok(body))) if body.len() > MAX_RESPONSE_BYTES => Err(FunctionError::new(
                 "Function.ResponseSizeTooLarge",
                 format!(
@@ -424,6 +435,7 @@ pub(super) fn arm(
     state.timed_out = false;
     state.panic_message = None;
     state.stream = stream;
+    state.unstreamed.clear();
     store.set_epoch_deadline(1);
 }
 

@@ -130,6 +130,10 @@ pub struct FunctionSpec {
     pub task_dir: Option<PathBuf>,
     /// A managed runtime's own files (e.g. Python's standard library): read-only at `/var/lang`.
     pub runtime_dir: Option<PathBuf>,
+    /// The managed runtime (`python3.14`) and its RuntimeVersionArn, for a function on one:
+    /// INIT_START names them, `AWS_EXECUTION_ENV` the runtime (otherwise the sandbox's own
+    /// [`RUNTIME_VERSION`], and no execution environment variable, as `provided` has none).
+    pub managed_runtime: Option<(String, String)>,
     /// The code is a snapshot taken after Init ([`Sandbox::snapshot`]): its environments are
     /// restored (`snap-start`) and skip Init.
     pub restored: bool,
@@ -151,6 +155,7 @@ impl FunctionSpec {
             opt_dir: None,
             task_dir: None,
             runtime_dir: None,
+            managed_runtime: None,
             restored: false,
         }
     }
@@ -379,6 +384,10 @@ pub struct EnvState {
     panic_message: Option<String>,
     /// Where streamed chunks go during a streaming invocation.
     stream: Option<UnboundedSender<bytes::Bytes>>,
+    /// Chunks written during an invocation that is not streamed: Lambda answers a plain Invoke
+    /// of a streaming function with them, buffered (at most one byte past the response limit
+    /// is kept, to tell that it was passed).
+    unstreamed: Vec<u8>,
 }
 
 impl WasiView for EnvState {
@@ -392,9 +401,13 @@ impl WasiView for EnvState {
 
 impl runtime::Host for EnvState {
     fn stream_write(&mut self, chunk: Vec<u8>) {
-        if let Some(stream) = &self.stream {
+        match &self.stream {
             // A gone receiver means the client left; the guest finishes regardless.
-            let _ = stream.send(chunk.into());
+            Some(stream) => drop(stream.send(chunk.into())),
+            None => {
+                let room = (MAX_RESPONSE_BYTES + 1).saturating_sub(self.unstreamed.len());
+                self.unstreamed.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            }
         }
     }
 
