@@ -3,14 +3,12 @@
 //! Stored and echoed as Lambda has them; lambkin checks no signatures (its code is wasm it
 //! compiles itself), which the README says. Stored at `code-signing-configs/<id>.json`.
 
-use object_store::ObjectStoreExt;
-use object_store::PutPayload;
 use object_store::path::Path as StorePath;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use super::functions::paginate;
-use super::{Registry, now_timestamp, store_error};
+use super::{Registry, now_timestamp};
 use crate::RegistryError;
 
 /// Lambda's limits on a configuration's signing profiles and description.
@@ -155,20 +153,7 @@ impl Registry {
         config: Option<StoredCodeSigningConfig>,
     ) -> Result<(), RegistryError> {
         let key = StorePath::from(format!("code-signing-configs/{id}.json"));
-        match &config {
-            Some(config) => {
-                let json =
-                    serde_json::to_vec_pretty(config).map_err(|e| RegistryError::Storage(e.to_string()))?;
-                self.store
-                    .put(&key, PutPayload::from(json))
-                    .await
-                    .map_err(store_error)?;
-            }
-            None => match self.store.delete(&key).await {
-                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-                Err(e) => return Err(store_error(e)),
-            },
-        }
+        self.put_document(&key, config.as_ref()).await?;
         let mut state = self.write();
         match config {
             Some(config) => state.code_signing_configs.insert(id.to_string(), config),

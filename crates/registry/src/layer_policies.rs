@@ -3,14 +3,12 @@
 //! everyone, or to everyone in an organization. Stored apart from the version's metadata (which
 //! is GetLayerVersion's answer as it is) at `layer-policies/<name>/<version>.json`.
 
-use object_store::ObjectStoreExt;
-use object_store::PutPayload;
 use object_store::path::Path as StorePath;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::policies::{Policy, check_revision, check_statement_id, document, required};
-use super::{Registry, new_revision, store_error};
+use super::{Registry, new_revision};
 use crate::RegistryError;
 
 /// The only action a layer version's policy can grant.
@@ -105,21 +103,7 @@ impl Registry {
         number: u64,
         policy: Option<&Policy>,
     ) -> Result<(), RegistryError> {
-        let key = policy_key(name, number);
-        match policy {
-            Some(policy) => {
-                let json =
-                    serde_json::to_vec_pretty(policy).map_err(|e| RegistryError::Storage(e.to_string()))?;
-                self.store
-                    .put(&key, PutPayload::from(json))
-                    .await
-                    .map_err(store_error)?;
-            }
-            None => match self.store.delete(&key).await {
-                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-                Err(e) => return Err(store_error(e)),
-            },
-        }
+        self.put_document(&policy_key(name, number), policy).await?;
         Ok(())
     }
 

@@ -338,6 +338,29 @@ impl Registry {
         object.bytes().await.map_err(store_error)
     }
 
+    /// Stores `document` as JSON at `key`, or (with `None`) deletes what is there.
+    pub(crate) async fn put_document<T: serde::Serialize>(
+        &self,
+        key: &StorePath,
+        document: Option<&T>,
+    ) -> Result<(), RegistryError> {
+        match document {
+            Some(document) => {
+                let json =
+                    serde_json::to_vec_pretty(document).map_err(|e| RegistryError::Storage(e.to_string()))?;
+                self.store
+                    .put(key, PutPayload::from(json))
+                    .await
+                    .map_err(store_error)?;
+            }
+            None => match self.store.delete(key).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(store_error(e)),
+            },
+        }
+        Ok(())
+    }
+
     /// Stores code (a component or a snapshot) under its hash.
     pub async fn put_code(&self, sha256: &str, wasm: Vec<u8>) -> Result<(), RegistryError> {
         let path = StorePath::from(format!("code/{sha256}.wasm"));
