@@ -147,10 +147,12 @@ pub async fn call_raw(
         .get("x-amzn-ErrorType")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    // A body that is not JSON (a streaming function's bytes, buffered) comes back as a string.
     let json = if bytes.is_empty() {
         Value::Null
     } else {
-        serde_json::from_slice(&bytes).expect("JSON body")
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
     };
     (status, error, json)
 }
@@ -350,10 +352,12 @@ pub async fn answer(response: reqwest::Response) -> (StatusCode, Option<String>,
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let bytes = response.bytes().await.expect("body");
+    // A body that is not JSON (a streaming function's bytes, buffered) comes back as a string.
     let json = if bytes.is_empty() {
         Value::Null
     } else {
-        serde_json::from_slice(&bytes).expect("JSON body")
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
     };
     (status, error, json)
 }
