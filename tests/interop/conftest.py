@@ -295,3 +295,12 @@ def pytest_runtest_makereport(item, call):
     if report.failed:
         for server in list(_LIVE):
             report.sections.append((f"lambkin log (tail) {server.endpoint}", server.log_tail()))
+
+
+@pytest.fixture(scope="module")
+def webhook():
+    """An HTTP receiver standing in for webhook destinations (helpers.Webhook), one per module."""
+    from helpers import Webhook  # helpers imports this module: imported when first used
+
+    with Webhook() as hook:
+        yield hook

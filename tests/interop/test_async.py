@@ -20,7 +20,6 @@ import pytest
 from conftest import name_factory, own_server, unique_name
 from helpers import FUNCTION_ARN_PREFIX as ARN
 from helpers import (
-    Webhook,
     client_error,
     create_function,
     example_wasm,
@@ -53,12 +52,6 @@ FAIL_ERROR = {"errorType": "InvalidInputError", "errorMessage": "the event was r
 def server(tmp_path_factory):
     with own_server(tmp_path_factory, "lambkin-async", ["--async-time-scale", TIME_SCALE]) as s:
         yield s
-
-
-@pytest.fixture(scope="module")
-def webhook():
-    with Webhook() as hook:
-        yield hook
 
 
 @pytest.fixture

@@ -54,7 +54,7 @@ from botocore.credentials import Credentials
 
 from conftest import REGION, name_factory, unique_name
 from helpers import FUNCTION_ARN_PREFIX as ARN
-from helpers import ROLE, Webhook, invoke_event, status_of, strip, zip_of
+from helpers import ROLE, invoke_event, status_of, strip, zip_of
 
 RUNTIME = "nodejs22.x"
 SOURCES = Path(__file__).resolve().parent / "runtimes" / "node"
@@ -478,12 +478,6 @@ def sigv4_headers(lambkin, url: str) -> dict:
 def module_names(lambkin):
     """Names for the module's shared functions; they are deleted after the module."""
     yield from name_factory(lambkin)
-
-
-@pytest.fixture(scope="module")
-def webhook():
-    with Webhook() as hook:
-        yield hook
 
 
 @pytest.fixture(scope="module")

@@ -41,7 +41,6 @@ from conftest import unique_name
 from helpers import FUNCTION_ARN_PREFIX as ARN
 from helpers import (
     ROLE,
-    Webhook,
     create_function,
     invoke_event,
     sha256_b64,
@@ -390,12 +389,6 @@ def snap_start(lambkin):
     finally:
         with contextlib.suppress(Exception):  # cleanup is best effort
             lambkin.client.delete_function(FunctionName=name)
-
-
-@pytest.fixture(scope="module")
-def webhook():
-    with Webhook() as hook:
-        yield hook
 
 
 # ---------------------------------------------------------------------------------------------
