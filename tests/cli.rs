@@ -421,3 +421,66 @@ fn allow_anonymous_or_credentials_let_a_server_listen_on_any_address() {
     server.kill().expect("kill");
     server.wait().expect("wait");
 }
+
+/// Sources run by a managed runtime, from a directory and from a zip, with `--runtime` (and
+/// `--handler`), as a deployed function of that runtime runs them.
+#[test]
+fn invoke_runs_python_and_node_sources_with_their_runtime() {
+    let examples = support::repo_root().join("examples");
+    for (runtime, dir, answer) in [
+        ("python3.14", "python/hello", "{\"message\": \"Hello, CLI!\"}\n"),
+        ("nodejs22.x", "node/hello", "{\"message\":\"Hello, CLI!\"}\n"),
+    ] {
+        let out = lambkin()
+            .arg("invoke")
+            .arg(examples.join(dir))
+            .args(["--runtime", runtime, "--payload", r#"{"name":"CLI"}"#])
+            .output()
+            .expect("run");
+        let log = text(&out.stderr);
+        assert!(out.status.success(), "{runtime}: {log}");
+        assert_eq!(text(&out.stdout), answer, "{runtime}: {log}");
+        assert!(log.contains("greeting CLI in hello"), "{runtime}: {log}");
+        assert!(
+            log.contains(&format!("INIT_START Runtime Version: {runtime}")),
+            "{log}"
+        );
+    }
+
+    // A zip of sources, its handler named: the function's error, and exit status 1.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let zip_path = dir.path().join("orders.zip");
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    writer
+        .start_file("orders.py", zip::write::SimpleFileOptions::default())
+        .expect("zip");
+    let source = std::fs::read(examples.join("python/error/lambda_function.py")).expect("read");
+    std::io::Write::write_all(&mut writer, &source).expect("zip");
+    std::fs::write(&zip_path, writer.finish().expect("zip").into_inner()).expect("write");
+    let out = lambkin()
+        .arg("invoke")
+        .arg(&zip_path)
+        .args(["--runtime", "python3.14", "--handler", "orders.lambda_handler"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let error: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the error as JSON");
+    assert_eq!(error["errorType"], "OrderNotFoundError", "{error}");
+
+    // Sources without a runtime, or a runtime lambkin does not have, are refused.
+    let out = lambkin().arg("invoke").arg(&zip_path).output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--runtime"), "{}", text(&out.stderr));
+    let out = lambkin()
+        .arg("invoke")
+        .arg(&zip_path)
+        .args(["--runtime", "cobol85"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("not a managed runtime"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -262,3 +262,100 @@ async fn bad_requests_dry_runs_and_states() {
         (StatusCode::BAD_GATEWAY, Some("InvalidZipFileException"))
     );
 }
+
+/// Hot reload (`Code.S3Bucket` `hot-reload`, `S3Key` a local path): the function runs the path
+/// as it is now, so replacing the component takes effect on the next invocation, no redeploy.
+#[tokio::test]
+async fn hot_reload_code_runs_the_path_as_it_is_now() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let code = tempfile::tempdir().expect("tempdir");
+    let component = code.path().join("function.wasm");
+    std::fs::copy(support::example_wasm("hello"), &component).expect("copy");
+    let app = open(dir.path()).await;
+    let hot_reload =
+        |key: &str| json!({ "Code": { "S3Bucket": "hot-reload", "S3Key": key }, "Handler": "function.wasm" });
+
+    let directory = code.path().to_str().expect("a UTF-8 path").to_string();
+    let (status, error, created) = call(
+        &app,
+        "POST",
+        "/2015-03-31/functions",
+        Some(create_body("live", hot_reload(&directory))),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{error:?} {created}");
+    assert_eq!(
+        created["CodeSha256"], "hot-reloading-hash-not-available",
+        "{created}"
+    );
+    assert_eq!(settled(&app, "live").await["State"], "Active");
+
+    let first = invoke(&app, "live", r#"{"name":"Ada"}"#, &[]).await;
+    assert_eq!(first.body, json!({ "message": "Hello, Ada!" }));
+    // Unchanged code keeps its warm environment.
+    let again = invoke(&app, "live", r#"{"name":"Ada"}"#, &[("X-Amz-Log-Type", "Tail")]).await;
+    assert!(
+        !again.log.as_deref().unwrap_or_default().contains("Init Duration"),
+        "{:?}",
+        again.log
+    );
+
+    std::fs::copy(support::example_wasm("echo"), &component).expect("copy");
+    let edited = invoke(&app, "live", r#"{"name":"Ada"}"#, &[("X-Amz-Log-Type", "Tail")]).await;
+    assert_eq!(edited.status, StatusCode::OK);
+    assert_eq!(edited.body["event"], json!({ "name": "Ada" }), "{}", edited.body);
+    assert!(
+        edited
+            .log
+            .as_deref()
+            .unwrap_or_default()
+            .contains("Init Duration"),
+        "a new environment: {:?}",
+        edited.log
+    );
+
+    // A path that is relative or absent is refused as a bad parameter.
+    for key in ["relative/dir", "/no/such/lambkin/dir"] {
+        let (status, error, body) = call(
+            &app,
+            "POST",
+            "/2015-03-31/functions",
+            Some(create_body("bad-path", hot_reload(key))),
+        )
+        .await;
+        assert_eq!(
+            (status, error.as_deref()),
+            (StatusCode::BAD_REQUEST, Some("InvalidParameterValueException")),
+            "{key}: {body}"
+        );
+    }
+}
+
+/// Where the operator has not allowed hot reload, a local path is refused.
+#[tokio::test]
+async fn hot_reload_is_refused_where_it_is_not_allowed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let settings = support::server::Settings {
+        hot_reload: false,
+        ..Default::default()
+    };
+    let app = lambkin_api::server::app(support::server::start_with(dir.path(), settings).await);
+    let code = std::env::temp_dir().to_str().expect("a UTF-8 path").to_string();
+    let body = create_body(
+        "live",
+        json!({ "Code": { "S3Bucket": "hot-reload", "S3Key": code }, "Handler": "function.wasm" }),
+    );
+    let (status, error, body) = call(&app, "POST", "/2015-03-31/functions", Some(body)).await;
+    assert_eq!(
+        (status, error.as_deref()),
+        (StatusCode::BAD_REQUEST, Some("InvalidParameterValueException")),
+        "{body}"
+    );
+    assert!(
+        body["Message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("--allow-hot-reload"),
+        "{body}"
+    );
+}

@@ -120,6 +120,10 @@ pub struct ServeArgs {
     /// Accept unsigned requests on a non-loopback address when no credentials are given.
     #[arg(long, env = "LAMBKIN_ALLOW_ANONYMOUS")]
     pub allow_anonymous: bool,
+    /// Accept hot-reload code (`Code.S3Bucket` `hot-reload`, `S3Key` a path on this host) on a
+    /// non-loopback address: any caller may then mount host paths, read-only, into functions.
+    #[arg(long, env = "LAMBKIN_ALLOW_HOT_RELOAD")]
+    pub allow_hot_reload: bool,
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -133,8 +137,16 @@ fn positive_scale(text: &str) -> Result<f64, String> {
 
 #[derive(Debug, Clone, Args)]
 pub struct InvokeArgs {
-    /// The function: a WebAssembly component built against the lambkin guest SDK.
-    pub wasm: PathBuf,
+    /// The function: a WebAssembly component built against the lambkin guest SDK, or with a
+    /// managed `--runtime` a directory or zip of sources.
+    pub code: PathBuf,
+    /// A managed runtime (`python3.14`, `nodejs22.x`) that runs the sources.
+    #[arg(long)]
+    pub runtime: Option<String>,
+    /// The handler, as Lambda's (default: `lambda_function.lambda_handler` for Python,
+    /// `index.handler` for Node.js).
+    #[arg(long)]
+    pub handler: Option<String>,
     /// The event: JSON text, or @path to read it from a file.
     #[arg(long, default_value = "{}")]
     pub payload: String,

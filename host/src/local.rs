@@ -1,5 +1,7 @@
 //! `lambkin invoke`: run a function once in a fresh environment. The response goes to stdout,
-//! the log to stderr; the exit status is 1 on a function error.
+//! the log to stderr; the exit status is 1 on a function error. The function is a component, or
+//! with `--runtime` a directory or zip of sources run by that managed runtime, mounted as a
+//! function of it would be (the runtime compiles once into the data directory's cache).
 
 use anyhow::{Context as _, bail};
 use std::collections::BTreeMap;
@@ -9,12 +11,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::InvokeArgs;
+use crate::runtimes::Embedded;
+use bytes::Bytes;
 use lambkin_invoke::stream::{ResponseStream, StreamEvent};
+use lambkin_registry::runtimes::{MANAGED_RUNTIMES, default_handler, runtime_version_arn};
 use lambkin_registry::validate_environment;
+use lambkin_registry::{package, validate};
 use lambkin_sandbox::{ExecutionEnvironment, FunctionSpec, InvokeRequest, Sandbox, SandboxConfig};
 
-pub async fn run(args: InvokeArgs) -> anyhow::Result<ExitCode> {
-    let wasm = std::fs::read(&args.wasm).with_context(|| format!("reading {}", args.wasm.display()))?;
+pub async fn run(args: InvokeArgs, runtimes: &[Embedded]) -> anyhow::Result<ExitCode> {
     let payload = read_payload(&args.payload)?;
     let environment = parse_env(&args.env)?;
     validate_environment(&environment).map_err(anyhow::Error::msg)?;
@@ -32,13 +37,24 @@ pub async fn run(args: InvokeArgs) -> anyhow::Result<ExitCode> {
     spec.timeout = Duration::from_secs(args.timeout);
     spec.ephemeral_storage_mb = args.tmp_size;
     spec.environment = environment;
+    let wasm = match &args.runtime {
+        Some(runtime) => with_runtime(&args, runtime, runtimes, &mut spec).await?,
+        None if args.code.is_dir() || is_zip(&args.code) => bail!(
+            "{} holds sources: name the runtime that runs them with --runtime ({})",
+            args.code.display(),
+            MANAGED_RUNTIMES.join(" or ")
+        ),
+        None => std::fs::read(&args.code)
+            .with_context(|| format!("reading {}", args.code.display()))?
+            .into(),
+    };
 
     let code = sandbox
         .load(&wasm)
-        .with_context(|| format!("{} cannot be run", args.wasm.display()))?;
+        .with_context(|| format!("{} cannot be run", args.code.display()))?;
     let function = sandbox
         .prepare(&code, spec)
-        .with_context(|| format!("{} cannot be run", args.wasm.display()))?;
+        .with_context(|| format!("{} cannot be run", args.code.display()))?;
 
     let mut environment = match ExecutionEnvironment::start(&Arc::clone(&function)).await {
         Ok(env) => env,
@@ -83,6 +99,54 @@ pub async fn run(args: InvokeArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Makes `spec` a function of the managed `runtime` whose sources are `args.code` (a directory,
+/// mounted as it is, or a zip, unpacked once per hash); returns the runtime's component.
+async fn with_runtime(
+    args: &InvokeArgs,
+    runtime: &str,
+    embedded: &[Embedded],
+    spec: &mut FunctionSpec,
+) -> anyhow::Result<Bytes> {
+    let Some(entry) = embedded.iter().find(|e| e.name == runtime) else {
+        bail!(
+            "--runtime {runtime} is not a managed runtime of lambkin ({}); a component needs no --runtime",
+            MANAGED_RUNTIMES.join(", ")
+        );
+    };
+    let data_dir = &args.common.data_dir;
+    let managed = crate::runtimes::unpack(std::slice::from_ref(entry), data_dir)
+        .await?
+        .pop()
+        .with_context(|| format!("this lambkin was built without the {runtime} runtime"))?;
+    let task_dir = if args.code.is_dir() {
+        std::fs::canonicalize(&args.code).with_context(|| format!("reading {}", args.code.display()))?
+    } else {
+        let zip = std::fs::read(&args.code).with_context(|| format!("reading {}", args.code.display()))?;
+        package::check_layer(&zip).with_context(|| format!("{} is not a usable zip", args.code.display()))?;
+        let root = data_dir.join("task");
+        let dest = root.join(lambkin_sandbox::code_sha256(&zip));
+        package::unpack_once(vec![zip.into()], root, dest).await?
+    };
+    spec.task_dir = Some(task_dir);
+    spec.runtime_dir = managed.files;
+    spec.handler = args
+        .handler
+        .clone()
+        .unwrap_or_else(|| default_handler(runtime).to_string());
+    validate::handler(&spec.handler).map_err(anyhow::Error::msg)?;
+    let version_arn = runtime_version_arn(
+        &args.common.region,
+        &managed.version,
+        &lambkin_sandbox::code_sha256(&managed.wasm),
+    );
+    spec.managed_runtime = Some((runtime.to_string(), version_arn));
+    Ok(managed.wasm)
+}
+
+fn is_zip(path: &std::path::Path) -> bool {
+    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("zip"))
+}
+
 /// Writes one streamed chunk and flushes it, so a pipe sees it now; true if there was one.
 fn print_chunk(chunk: &[u8]) -> anyhow::Result<bool> {
     let mut stdout = std::io::stdout().lock();
@@ -113,9 +177,9 @@ fn parse_env(pairs: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
         .collect()
 }
 
-/// The function's name: the file's stem (`hello.wasm` → `hello`).
+/// The function's name: the file's stem (`hello.wasm` → `hello`, `src/hello` → `hello`).
 fn function_name(args: &InvokeArgs) -> String {
-    args.wasm
+    args.code
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .filter(|s| !s.is_empty())

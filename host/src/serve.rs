@@ -84,6 +84,8 @@ pub async fn run(args: ServeArgs, runtimes: &[Embedded]) -> anyhow::Result<()> {
             max_layer_versions: args.max_layer_versions as usize,
         },
         runtimes,
+        // A caller who may mount host paths into functions is a local developer.
+        hot_reload: args.listen.ip().is_loopback() || args.allow_hot_reload,
     })
     .await?;
     tracing::info!(%address, signed = state.auth.is_some(), pooling = sandbox.uses_pooling_allocator(), environments = sandbox.environments(), queued = state.events.depth(), "lambkin serving");

@@ -65,6 +65,8 @@ pub struct Settings {
     pub store: Option<Arc<dyn object_store::ObjectStore>>,
     /// Managed runtimes (none by default).
     pub runtimes: Vec<lambkin_registry::runtimes::ManagedRuntime>,
+    /// Whether hot-reload code (local paths) is accepted (as on a loopback listener).
+    pub hot_reload: bool,
 }
 
 impl Default for Settings {
@@ -77,6 +79,7 @@ impl Default for Settings {
             credentials: Default::default(),
             limits: Default::default(),
             runtimes: Vec::new(),
+            hot_reload: true,
             store: None,
         }
     }
@@ -102,6 +105,7 @@ pub async fn start_with(dir: &Path, settings: Settings) -> AppState {
         credentials: settings.credentials,
         limits: settings.limits,
         runtimes: settings.runtimes,
+        hot_reload: settings.hot_reload,
     })
     .await
     .expect("server state")

@@ -129,6 +129,7 @@ impl Fixture {
             configuration: configuration("$LATEST"),
             wasm_sha256: "00".repeat(32),
             source_sha256: None,
+            hot_reload: None,
             published_from: None,
             snapshot_sha256: None,
         };

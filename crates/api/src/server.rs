@@ -130,6 +130,8 @@ pub struct ServerConfig {
     pub limits: RegistryLimits,
     /// The managed runtimes (Python, Node.js) this node provides.
     pub runtimes: Vec<lambkin_registry::runtimes::ManagedRuntime>,
+    /// Whether `Code.S3Bucket` `hot-reload` may name paths on this host.
+    pub hot_reload: bool,
 }
 
 /// Opens the registry and the async queue and starts the queue's worker.
@@ -141,6 +143,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<AppState> {
         opt_root: config.data_dir.join("opt"),
         task_root: config.data_dir.join("task"),
         runtimes: config.runtimes,
+        hot_reload: config.hot_reload,
         runtime_version_arn: lambkin_sandbox::runtime_version_arn(&config.region),
         region: config.region,
         account_id: config.account_id,

@@ -12,10 +12,12 @@
 //! - [`worker`]: delivers queued events with retries, and their records to destinations.
 //! - [`record`]: the invocation record that destinations receive.
 //! - [`stream`]: a response read chunk by chunk under its size cap ([`stream::ResponseStream`]).
+//! - [`hot_reload`]: code that is a local path, prepared again when the path changes.
 
 pub mod capacity;
 pub mod concurrency;
 mod error;
+pub mod hot_reload;
 pub mod lifecycle;
 pub mod pool;
 pub mod queue;
@@ -83,6 +85,26 @@ struct Leg {
     executed_version: String,
     invoked_function_arn: String,
     pool: Arc<EnvironmentPool>,
+    /// Hot reload: the path the pool's revision was prepared from, as it was then.
+    watched: Option<hot_reload::Watched>,
+}
+
+impl Route {
+    /// Whether a hot-reloaded leg's code changed since the route was prepared.
+    async fn code_changed(&self) -> bool {
+        for leg in std::iter::once(&self.primary).chain(self.additional.as_ref().map(|(_, leg)| leg)) {
+            if let Some(watched) = &leg.watched
+                && watched.changed().await
+            {
+                return true;
+            }
+        }
+        false
+    }
+}
+
+fn route_key(name: &str, qualifier: Option<&str>) -> String {
+    format!("{name}:{}", qualifier.unwrap_or(""))
 }
 
 /// One version's pool, for the observability endpoint.
@@ -177,7 +199,7 @@ impl Invoker {
                 .await
                 .and_then(|route| route.primary);
             let pool = match target {
-                Ok(target) => self.deploy(target).await,
+                Ok(target) => self.deploy_watched(target).await.map(|(pool, _)| pool),
                 Err(e) => Err(e.into()),
             };
             match pool {
@@ -257,7 +279,11 @@ impl Invoker {
     /// concurrency limits (a 429 past them), prepares the version and claims an environment (a
     /// 429 too when every one this node holds is in use).
     pub async fn prepare(&self, name: &str, qualifier: Option<&str>) -> Result<Ready, InvokeError> {
-        let route = self.route(name, qualifier).await?;
+        let mut route = self.route(name, qualifier).await?;
+        if route.code_changed().await {
+            write(&self.routes).remove(&route_key(name, qualifier));
+            route = self.route(name, qualifier).await?;
+        }
         let leg = match &route.additional {
             Some((weight, additional)) if random_unit() < *weight => additional,
             _ => &route.primary,
@@ -282,7 +308,7 @@ impl Invoker {
 
     /// The cached route of `name:qualifier`, resolved again after any registry write.
     async fn route(&self, name: &str, qualifier: Option<&str>) -> Result<Arc<Route>, InvokeError> {
-        let key = format!("{name}:{}", qualifier.unwrap_or(""));
+        let key = route_key(name, qualifier);
         let cached = read(&self.routes).get(&key).cloned();
         if let Some(route) = cached
             && route.generation == self.registry.generation()
@@ -323,20 +349,46 @@ impl Invoker {
     async fn leg(&self, target: InvocationTarget) -> Result<Leg, InvokeError> {
         let executed_version = target.configuration.version.clone();
         let invoked_function_arn = target.invoked_function_arn.clone();
+        let (pool, watched) = self.deploy_watched(target).await?;
         Ok(Leg {
             executed_version,
             invoked_function_arn,
-            pool: self.deploy(target).await?,
+            pool,
+            watched,
         })
     }
 
-    /// The prepared revision for `target` (from its SnapStart snapshot when it has one),
-    /// preparing it on first use.
-    async fn deploy(&self, target: InvocationTarget) -> Result<Arc<EnvironmentPool>, InvokeError> {
+    /// The prepared revision for `target`, and for hot-reloaded code the path as it was read.
+    async fn deploy_watched(
+        &self,
+        target: InvocationTarget,
+    ) -> Result<(Arc<EnvironmentPool>, Option<hot_reload::Watched>), InvokeError> {
+        let watched = match &target.hot_reload {
+            Some(path) => Some(hot_reload::Watched::read(path).await?),
+            None => None,
+        };
+        let pool = self.deploy(target, watched.as_ref()).await?;
+        Ok((pool, watched))
+    }
+
+    /// The prepared revision for `target` (from its SnapStart snapshot when it has one; for
+    /// hot-reloaded code, from the path as `watched` read it), preparing it on first use.
+    async fn deploy(
+        &self,
+        target: InvocationTarget,
+        watched: Option<&hot_reload::Watched>,
+    ) -> Result<Arc<EnvironmentPool>, InvokeError> {
         let config = &target.configuration;
         let key = (config.function_name.clone(), config.version.clone());
-        let code_sha256 = target.snapshot_sha256.as_ref().unwrap_or(&target.wasm_sha256);
-        let revision = format!("{}/{code_sha256}", config.revision_id);
+        let snapshot = target.snapshot_sha256.as_ref().filter(|_| watched.is_none());
+        let code_sha256 = snapshot.unwrap_or(&target.wasm_sha256);
+        let revision = match watched {
+            Some(watched) => format!(
+                "{}/{code_sha256}/{:016x}",
+                config.revision_id, watched.fingerprint
+            ),
+            None => format!("{}/{code_sha256}", config.revision_id),
+        };
         let current = |deployed: &HashMap<_, Arc<EnvironmentPool>>| {
             deployed
                 .get(&key)
@@ -346,15 +398,38 @@ impl Invoker {
         if let Some(existing) = current(&lock(&self.deployed)) {
             return Ok(existing);
         }
-        let wasm = self.registry.code(code_sha256).await?;
-        let mut spec =
-            lifecycle::function_spec(&self.registry, config, target.source_sha256.as_deref()).await?;
-        spec.restored = target.snapshot_sha256.is_some();
-        let function = match self.sandbox.load_async(wasm).await {
-            Ok(code) => self.sandbox.prepare(&code, spec),
-            Err(e) => Err(e),
-        }
-        .map_err(|e| InvokeError::Unrunnable(e.to_string()))?;
+        let hot_reload = watched.map(|w| w.path.as_path());
+        let code = match hot_reload {
+            // A component is the file as it is now; a managed runtime's is the runtime's.
+            Some(path) if !self.registry.is_managed(&config.runtime) => {
+                let file = lambkin_registry::hot_reload::component_path(path, &config.handler);
+                let bytes = tokio::fs::read(&file)
+                    .await
+                    .map_err(|e| InvokeError::Unrunnable(format!("Cannot read {}: {e}", file.display())))?;
+                self.sandbox.load_async(bytes.into()).await
+            }
+            // Code another version holds (every function of a managed runtime shares its
+            // tens of megabytes) is neither read from the store nor hashed again.
+            _ => match self.sandbox.loaded(code_sha256) {
+                Some(code) => Ok(code),
+                None => {
+                    self.sandbox
+                        .load_async(self.registry.code(code_sha256).await?)
+                        .await
+                }
+            },
+        };
+        let mut spec = lifecycle::function_spec(
+            &self.registry,
+            config,
+            target.source_sha256.as_deref(),
+            hot_reload,
+        )
+        .await?;
+        spec.restored = snapshot.is_some();
+        let function = code
+            .and_then(|code| self.sandbox.prepare(&code, spec))
+            .map_err(|e| InvokeError::Unrunnable(e.to_string()))?;
         let mut deployed = lock(&self.deployed);
         // Another invocation prepared the same revision meanwhile: one pool serves both.
         if let Some(existing) = current(&deployed) {

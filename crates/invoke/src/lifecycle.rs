@@ -63,9 +63,14 @@ async fn take_snapshot(
         .code(&source.wasm_sha256)
         .await
         .map_err(|e| e.to_string())?;
-    let spec = function_spec(registry, &source.configuration, source.source_sha256.as_deref())
-        .await
-        .map_err(|e| e.to_string())?;
+    let spec = function_spec(
+        registry,
+        &source.configuration,
+        source.source_sha256.as_deref(),
+        None,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     let snapshot = bytes::Bytes::from(sandbox.snapshot(wasm, spec).await.map_err(|e| e.to_string())?);
     let sha = code_sha256(&snapshot);
     // Compiled now, into the compile cache, so that the first restore does not compile.
@@ -86,7 +91,9 @@ pub async fn function_spec(
     registry: &Registry,
     config: &FunctionConfiguration,
     source_sha256: Option<&str>,
+    hot_reload: Option<&std::path::Path>,
 ) -> Result<FunctionSpec, RegistryError> {
+    let managed = registry.is_managed(&config.runtime);
     let layer_arns: Vec<String> = config
         .layers
         .iter()
@@ -107,12 +114,14 @@ pub async fn function_spec(
             .map(|e| e.variables.clone())
             .unwrap_or_default(),
         opt_dir: registry.opt_dir(&layer_arns).await?,
-        task_dir: match source_sha256 {
-            Some(sha) => Some(registry.task_dir(sha).await?),
-            None => None,
+        task_dir: match (source_sha256, hot_reload) {
+            (Some(sha), _) => Some(registry.task_dir(sha).await?),
+            // Hot reload: the directory itself, read-only, as it is at each new environment.
+            (None, Some(dir)) if managed => Some(dir.to_path_buf()),
+            _ => None,
         },
         runtime_dir: registry.runtime_dir(&config.runtime),
-        managed_runtime: source_sha256.map(|_| {
+        managed_runtime: managed.then(|| {
             (
                 config.runtime.clone(),
                 config.runtime_version_config.runtime_version_arn.clone(),

@@ -13,6 +13,8 @@ use super::{Registry, new_revision, now_timestamp};
 use crate::RegistryError;
 use crate::function_input::invalid;
 pub use crate::function_input::*;
+use crate::hot_reload::HOT_RELOAD_BUCKET;
+use crate::runtimes::PackageInput;
 
 /// The state of code that was just stored and is being checked.
 fn mark_in_progress(config: &mut FunctionConfiguration, creating: bool) {
@@ -26,24 +28,30 @@ fn mark_in_progress(config: &mut FunctionConfiguration, creating: bool) {
     config.last_update_status_reason_code = None;
 }
 impl Registry {
-    /// The package bytes `Code` points at: inline base64, or an object of the buckets store.
-    async fn package_bytes(
+    /// The package `Code` points at: inline base64, an object of the buckets store, or a
+    /// hot-reloaded local path.
+    async fn package_input(
         &self,
         zip_file: Option<&str>,
         s3_bucket: Option<&str>,
         s3_key: Option<&str>,
         image_uri: Option<&str>,
-    ) -> Result<Vec<u8>, RegistryError> {
+    ) -> Result<PackageInput, RegistryError> {
         // Which source is checked without decoding; megabytes of base64 are decoded on the
         // blocking pool.
         match package_source(zip_file.map(|_| ""), s3_bucket, s3_key, image_uri)? {
             PackageSource::Inline(_) => {
                 let b64 = zip_file.unwrap_or_default().to_string();
-                tokio::task::spawn_blocking(move || decode_zip_file(&b64))
+                tokio::task::spawn_blocking(move || decode_zip_file(&b64).map(PackageInput::Bytes))
                     .await
                     .map_err(|e| RegistryError::Storage(format!("decoding the package: {e}")))?
             }
-            PackageSource::Bucket { bucket, key } => Ok(self.s3_object(bucket, key).await?.to_vec()),
+            PackageSource::Bucket { bucket, key } if bucket == HOT_RELOAD_BUCKET => {
+                self.hot_reload_path(key).map(PackageInput::HotReload)
+            }
+            PackageSource::Bucket { bucket, key } => {
+                Ok(PackageInput::Bytes(self.s3_object(bucket, key).await?.to_vec()))
+            }
         }
     }
 
@@ -58,15 +66,15 @@ impl Registry {
             handler,
         } = check_create(&input)?;
         let code = &input.code;
-        let bytes = self
-            .package_bytes(
+        let source = self
+            .package_input(
                 code.zip_file.as_deref(),
                 code.s3_bucket.as_deref(),
                 code.s3_key.as_deref(),
                 code.image_uri.as_deref(),
             )
             .await?;
-        let mut package = self.read_package(bytes, &runtime, &handler).await?;
+        let mut package = self.read_package(source, &runtime, &handler).await?;
         let runtime_version_arn = self.runtime_version_arn_of(&runtime);
         let mut config = FunctionConfiguration {
             function_name: name.clone(),
@@ -136,6 +144,7 @@ impl Registry {
                 configuration: config,
                 wasm_sha256: package.wasm_sha256.clone(),
                 source_sha256: package.source.map(|(sha, _)| sha),
+                hot_reload: package.hot_reload,
                 published_from: None,
                 snapshot_sha256: None,
             })
@@ -246,8 +255,8 @@ impl Registry {
         name: &str,
         input: UpdateCodeInput,
     ) -> Result<FunctionConfiguration, RegistryError> {
-        let bytes = self
-            .package_bytes(
+        let code = self
+            .package_input(
                 input.zip_file.as_deref(),
                 input.s3_bucket.as_deref(),
                 input.s3_key.as_deref(),
@@ -259,7 +268,7 @@ impl Registry {
         // meanwhile).
         let code_for = |config: &FunctionConfiguration| (config.runtime.clone(), config.handler.clone());
         let (runtime, handler) = code_for(&self.stored(name)?.latest.configuration);
-        let mut package = self.read_package(bytes.clone(), &runtime, &handler).await?;
+        let mut package = self.read_package(code.clone(), &runtime, &handler).await?;
         let writer = self.writer(name).await;
         let mut record = self.stored(name)?;
         check_revision(
@@ -268,7 +277,7 @@ impl Registry {
         )?;
         let (runtime_now, handler_now) = code_for(&record.latest.configuration);
         if (&runtime_now, &handler_now) != (&runtime, &handler) {
-            package = self.read_package(bytes, &runtime_now, &handler_now).await?;
+            package = self.read_package(code, &runtime_now, &handler_now).await?;
         }
         let architectures = match input.architectures {
             Some(list) => architectures(Some(list))?,
@@ -284,6 +293,7 @@ impl Registry {
         let latest = &mut record.latest;
         latest.wasm_sha256 = package.wasm_sha256.clone();
         latest.source_sha256 = package.source.map(|(sha, _)| sha);
+        latest.hot_reload = package.hot_reload;
         let config = &mut latest.configuration;
         config.code_sha256 = package.code_sha256;
         config.code_size = package.code_size;

@@ -20,7 +20,8 @@
 //! - `code-signing-configs/<id>.json`: see [`code_signing`].
 //!
 //! `Code.S3Bucket`/`S3Key` are read from a second object store, `buckets` (by default the
-//! directory `buckets/` of the data directory, one subdirectory per bucket).
+//! directory `buckets/` of the data directory, one subdirectory per bucket), except the
+//! [`hot_reload`] bucket, which names a local path.
 
 pub mod aliases;
 pub mod code_signing;
@@ -29,6 +30,7 @@ mod error;
 pub mod event_config;
 mod function_input;
 pub mod functions;
+pub mod hot_reload;
 mod ident;
 pub mod layer_policies;
 pub mod layers;
@@ -81,6 +83,8 @@ pub struct RegistryConfig {
     pub task_root: PathBuf,
     /// The managed runtimes this node provides (Python, Node.js).
     pub runtimes: Vec<runtimes::ManagedRuntime>,
+    /// Whether `Code.S3Bucket` `hot-reload` may name paths on this host.
+    pub hot_reload: bool,
     /// The ARN of the runtime version the node runs functions on (RuntimeVersionConfig).
     pub runtime_version_arn: String,
     pub region: String,
@@ -139,6 +143,7 @@ pub struct Registry {
     task_root: PathBuf,
     /// Managed runtimes by `Runtime` name.
     runtimes: BTreeMap<String, runtimes::RuntimeImage>,
+    hot_reload: bool,
     runtime_version_arn: String,
     /// Where activation and snapshot work goes (the invocation layer does it).
     jobs: tokio::sync::mpsc::UnboundedSender<LifecycleJob>,
@@ -269,6 +274,7 @@ impl Registry {
             opt_root: config.opt_root,
             task_root: config.task_root,
             runtimes,
+            hot_reload: config.hot_reload,
             runtime_version_arn: config.runtime_version_arn,
             jobs,
             region: config.region,

@@ -24,6 +24,7 @@ async fn open(store: &Arc<InMemory>) -> (Arc<Registry>, LifecycleJobs) {
         opt_root: std::env::temp_dir().join("lambkin-registry-tests-opt"),
         task_root: std::env::temp_dir().join("lambkin-registry-tests-task"),
         runtimes: Vec::new(),
+        hot_reload: false,
         runtime_version_arn: "arn:aws:lambda:us-east-1::runtime:lambkin".into(),
         region: "us-east-1".into(),
         account_id: "000000000000".into(),

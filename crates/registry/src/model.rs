@@ -187,6 +187,10 @@ pub struct VersionRecord {
     /// A managed runtime's function: hex SHA-256 of its zip of sources (`sources/<sha>.zip`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_sha256: Option<String>,
+    /// Hot reload: the code is this local directory (or `.wasm` file), read as it is now by
+    /// every new execution environment, instead of a stored package.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hot_reload: Option<std::path::PathBuf>,
     /// For a published version: the fingerprint of the $LATEST it was published from, so that
     /// publishing an unchanged $LATEST again is a no-op.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -11,7 +11,7 @@ use object_store::path::Path as StorePath;
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 
-use super::{Registry, package, store_error};
+use super::{Registry, hot_reload, package, store_error};
 use crate::RegistryError;
 
 /// The managed runtimes lambkin knows, whether or not this build carries them.
@@ -38,6 +38,13 @@ pub(crate) struct RuntimeImage {
     pub version_arn: String,
 }
 
+/// A package as a request names it: its bytes, or a hot-reloaded local path.
+#[derive(Clone)]
+pub(crate) enum PackageInput {
+    Bytes(Vec<u8>),
+    HotReload(PathBuf),
+}
+
 /// Code as a version stores it: a component, or sources run by a managed runtime.
 pub(crate) struct StoredPackage {
     /// The component to compile: the function's own, or its runtime's.
@@ -46,6 +53,8 @@ pub(crate) struct StoredPackage {
     pub wasm: Option<Vec<u8>>,
     /// A managed runtime's function: its zip and the zip's hash.
     pub source: Option<(String, Vec<u8>)>,
+    /// Hot reload: the local path that is the code.
+    pub hot_reload: Option<PathBuf>,
     pub code_sha256: String,
     pub code_size: u64,
 }
@@ -79,10 +88,11 @@ impl Registry {
     }
 
     /// Reads a package for `runtime`: a component (raw or zipped, found by `handler`), or a
-    /// managed runtime's zip of sources (checked as layers are).
+    /// managed runtime's zip of sources (checked as layers are); for hot reload, the component
+    /// the path holds now, or for a managed runtime the directory of sources.
     pub(crate) async fn read_package(
         &self,
-        bytes: Vec<u8>,
+        input: PackageInput,
         runtime: &str,
         handler: &str,
     ) -> Result<StoredPackage, RegistryError> {
@@ -90,36 +100,69 @@ impl Registry {
         let handler = handler.to_string();
         let runtime = runtime.to_string();
         // Unzipping and hashing megabytes is no work for a runtime thread.
-        tokio::task::spawn_blocking(move || {
-            use base64::Engine as _;
-            match image {
-                None => {
-                    let package = crate::function_input::read_package(bytes, &handler)?;
-                    Ok(StoredPackage {
-                        wasm_sha256: package.wasm_sha256,
-                        wasm: Some(package.wasm),
-                        source: None,
-                        code_sha256: package.code_sha256,
-                        code_size: package.code_size,
-                    })
+        tokio::task::spawn_blocking(move || match (input, image) {
+            (PackageInput::Bytes(bytes), None) => {
+                let package = crate::function_input::read_package(bytes, &handler)?;
+                Ok(StoredPackage {
+                    wasm_sha256: package.wasm_sha256,
+                    wasm: Some(package.wasm),
+                    source: None,
+                    hot_reload: None,
+                    code_sha256: package.code_sha256,
+                    code_size: package.code_size,
+                })
+            }
+            (PackageInput::Bytes(bytes), Some(image)) => {
+                use base64::Engine as _;
+                let code_sha256 = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&bytes));
+                let code_size = bytes.len() as u64;
+                if !bytes.starts_with(b"PK") {
+                    return Err(RegistryError::InvalidPackage(format!(
+                        "Could not unzip uploaded file. A {runtime} function's code is a zip of its sources."
+                    )));
                 }
-                Some(image) => {
-                    let code_sha256 = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&bytes));
-                    let code_size = bytes.len() as u64;
-                    if !bytes.starts_with(b"PK") {
-                        return Err(RegistryError::InvalidPackage(format!(
-                            "Could not unzip uploaded file. A {runtime} function's code is a zip of its sources."
-                        )));
-                    }
-                    package::check_layer(&bytes)?;
-                    Ok(StoredPackage {
-                        wasm_sha256: image.wasm_sha256,
-                        wasm: None,
-                        source: Some((sha256_hex(&bytes), bytes)),
-                        code_sha256,
-                        code_size,
-                    })
+                package::check_layer(&bytes)?;
+                Ok(StoredPackage {
+                    wasm_sha256: image.wasm_sha256,
+                    wasm: None,
+                    source: Some((sha256_hex(&bytes), bytes)),
+                    hot_reload: None,
+                    code_sha256,
+                    code_size,
+                })
+            }
+            (PackageInput::HotReload(path), None) => {
+                // Checked as it is now, as a deployment would be; read again by each new
+                // environment.
+                let file = hot_reload::component_path(&path, &handler);
+                let bytes = std::fs::read(&file).map_err(|e| {
+                    RegistryError::InvalidPackage(format!("Cannot read {}: {e}", file.display()))
+                })?;
+                let package = crate::function_input::read_package(bytes, &handler)?;
+                Ok(StoredPackage {
+                    wasm_sha256: package.wasm_sha256,
+                    wasm: Some(package.wasm),
+                    source: None,
+                    hot_reload: Some(path),
+                    code_sha256: hot_reload::HOT_RELOAD_CODE_SHA256.into(),
+                    code_size: 0,
+                })
+            }
+            (PackageInput::HotReload(path), Some(image)) => {
+                if !path.is_dir() {
+                    return Err(RegistryError::InvalidPackage(format!(
+                        "A hot-reloaded {runtime} function's code is a directory of its sources; {} is not one",
+                        path.display()
+                    )));
                 }
+                Ok(StoredPackage {
+                    wasm_sha256: image.wasm_sha256,
+                    wasm: None,
+                    source: None,
+                    hot_reload: Some(path),
+                    code_sha256: hot_reload::HOT_RELOAD_CODE_SHA256.into(),
+                    code_size: 0,
+                })
             }
         })
         .await
@@ -169,9 +212,29 @@ impl Registry {
         package::unpack_once(vec![zip], self.task_root.clone(), dest).await
     }
 
+    /// Whether `runtime` is a managed runtime this node provides.
+    pub fn is_managed(&self, runtime: &str) -> bool {
+        self.runtimes.contains_key(runtime)
+    }
+
     /// The `/var/lang` of `runtime`, if it has files of its own.
     pub fn runtime_dir(&self, runtime: &str) -> Option<PathBuf> {
         self.runtimes.get(runtime).and_then(|image| image.files.clone())
+    }
+}
+
+/// The RuntimeVersionArn of a managed runtime: what it is and its component.
+pub fn runtime_version_arn(region: &str, version: &str, wasm_sha256: &str) -> String {
+    let id = sha256_hex(format!("{version}\n{wasm_sha256}").as_bytes());
+    format!("arn:aws:lambda:{region}::runtime:{id}")
+}
+
+/// The handler Lambda's console gives a new function of `runtime`.
+pub fn default_handler(runtime: &str) -> &'static str {
+    if runtime.starts_with("nodejs") {
+        "index.handler"
+    } else {
+        "lambda_function.lambda_handler"
     }
 }
 
@@ -188,13 +251,12 @@ pub(crate) async fn store_images(
         if store.head(&key).await.is_err() {
             store.put(&key, PutPayload::from(runtime.wasm)).await?;
         }
-        let id = sha256_hex(format!("{}\n{wasm_sha256}", runtime.version).as_bytes());
         images.insert(
             runtime.name,
             RuntimeImage {
+                version_arn: runtime_version_arn(region, &runtime.version, &wasm_sha256),
                 wasm_sha256,
                 files: runtime.files,
-                version_arn: format!("arn:aws:lambda:{region}::runtime:{id}"),
             },
         );
     }

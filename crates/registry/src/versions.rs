@@ -69,6 +69,8 @@ pub struct InvocationTarget {
     pub wasm_sha256: String,
     /// A managed runtime's function: its sources (mounted at `/var/task`).
     pub source_sha256: Option<String>,
+    /// Hot reload: the local directory or `.wasm` file that is the code, as it is now.
+    pub hot_reload: Option<std::path::PathBuf>,
     pub invoked_function_arn: String,
     /// SnapStart: the snapshot to restore environments from, instead of running Init.
     pub snapshot_sha256: Option<String>,
@@ -172,6 +174,7 @@ impl Registry {
             configuration: config.clone(),
             wasm_sha256: version.wasm_sha256.clone(),
             source_sha256: version.source_sha256.clone(),
+            hot_reload: version.hot_reload.clone(),
             snapshot_sha256: version.snapshot_sha256.clone(),
             invoked_function_arn,
             reserved_concurrency: record.reserved_concurrency,
@@ -263,7 +266,10 @@ impl Registry {
             config.description = description;
         }
         version.snapshot_sha256 = None;
-        crate::lifecycle::mark_for_snapshot(&mut version.configuration);
+        // Code that changes under it cannot be snapshotted: hot reload has no SnapStart.
+        if version.hot_reload.is_none() {
+            crate::lifecycle::mark_for_snapshot(&mut version.configuration);
+        }
         self.persist_counter(&name, number).await?;
         self.write().counters.insert(name, number);
         let published = version.configuration.clone();

@@ -329,7 +329,7 @@ impl Sandbox {
     }
 
     /// The code with this hash, if a prepared version holds it now.
-    fn loaded(&self, sha256: &str) -> Option<Arc<Code>> {
+    pub fn loaded(&self, sha256: &str) -> Option<Arc<Code>> {
         let slot = lock(&self.inner.loaded).get(sha256)?.clone();
         // A slot being loaded is locked: the caller takes the slow path and waits there.
         slot.try_lock().ok()?.upgrade()
