@@ -74,7 +74,7 @@ def subjects(which):
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w") as z:
             z.write(RUST_WASM, "hello.wasm")
-        out.append({"label": "rust", "runtime": "provided.al2023", "handler": "hello",
+        out.append({"label": "rust", "runtime": "provided.al2023", "handler": "hello.wasm",
                     "zip": buf.getvalue()})
     else:
         print(f"NOTE: {RUST_WASM.relative_to(ROOT)} not found: no Rust baseline in this run "
