@@ -459,11 +459,12 @@ def test_a_whole_lambda_session(cli, tmp_path, lambkin, client, make_name):
 
 
 def readme_cli_session() -> str:
-    """The README's shell block that creates a function with the AWS CLI."""
+    """The README's shell block that creates a component function with the AWS CLI (the Python
+    one beside it is a two-line sketch, its handler run by test_runtime_examples.py)."""
     text = (REPO / "README.md").read_text()
     blocks = re.findall(r"```sh\n(.*?)```", text, flags=re.DOTALL)
-    found = [b for b in blocks if "aws lambda create-function" in b]
-    assert len(found) == 1, f"expected one README block with `aws lambda create-function`: {found}"
+    found = [b for b in blocks if "aws lambda create-function" in b and "provided.al2023" in b]
+    assert len(found) == 1, f"expected one README block creating a provided.al2023 function: {found}"
     return found[0]
 
 
