@@ -20,6 +20,8 @@ from collections import namedtuple
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+import urllib.error
+import urllib.request
 from urllib.parse import urlsplit
 
 import pytest
@@ -28,6 +30,20 @@ from botocore.exceptions import ClientError
 from conftest import ACCOUNT, EXAMPLES, HOST, REGION
 
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/lambda-role"
+
+_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def http_request(url: str, method: str = "GET", body: bytes | None = None, headers=None, timeout=15.0):
+    """One HTTP request without proxies: (status, headers with lower-case names, body), for any
+    status."""
+    req = urllib.request.Request(url, data=body, headers=dict(headers or {}), method=method)
+    try:
+        with _NO_PROXY.open(req, timeout=timeout) as resp:
+            return resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read()
+    except urllib.error.HTTPError as err:
+        with err:
+            return err.code, {k.lower(): v for k, v in err.headers.items()}, err.read()
 RUNTIME = "provided.al2023"
 HANDLER = "hello.wasm"
 FUNCTION_ARN_PREFIX = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:"

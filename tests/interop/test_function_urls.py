@@ -11,8 +11,6 @@ from __future__ import annotations
 import datetime
 import json
 import re
-import urllib.error
-import urllib.request
 import uuid
 
 import pytest
@@ -21,6 +19,7 @@ from botocore.exceptions import ClientError, ParamValidationError
 from conftest import HOST, REGION
 from helpers import FUNCTION_ARN_PREFIX as ARN
 from helpers import (
+    http_request,
     ISO_8601,
     client_error,
     create_function,
@@ -39,7 +38,6 @@ CORS = {
 }
 HTTP_TIMEOUT_S = 10
 
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def url_pattern(port: int) -> re.Pattern:
@@ -81,13 +79,7 @@ def parse_time(text: str) -> datetime.datetime:
 
 def http_get(url: str, headers=None) -> tuple[int, dict, bytes]:
     """GET without proxies; (status, lower-cased headers, body) for any status."""
-    req = urllib.request.Request(url, headers=dict(headers or {}), method="GET")
-    try:
-        with _OPENER.open(req, timeout=HTTP_TIMEOUT_S) as resp:
-            return resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read()
-    except urllib.error.HTTPError as err:
-        with err:
-            return err.code, {k.lower(): v for k, v in err.headers.items()}, err.read()
+    return http_request(url, headers=headers, timeout=HTTP_TIMEOUT_S)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -30,8 +30,6 @@ import hashlib
 import json
 import re
 import time
-import urllib.error
-import urllib.request
 import uuid
 from dataclasses import dataclass
 
@@ -40,6 +38,7 @@ import pytest
 from conftest import unique_name
 from helpers import FUNCTION_ARN_PREFIX as ARN
 from helpers import (
+    http_request,
     ROLE,
     create_function,
     invoke_event,
@@ -55,7 +54,6 @@ SNAPSHOT_S = 240.0  # PublishVersion -> Active with SnapStart (Init, snapshot, c
 WAIT_S = 30.0
 REQUEST_ID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 HTTP_TIMEOUT_S = 10
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 # ---------------------------------------------------------------------------------------------
 # sources
@@ -348,13 +346,7 @@ def line_of(source: str, text: str) -> int:
 
 
 def http_get(url: str) -> tuple[int, dict, bytes]:
-    req = urllib.request.Request(url, method="GET")
-    try:
-        with _OPENER.open(req, timeout=HTTP_TIMEOUT_S) as resp:
-            return resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read()
-    except urllib.error.HTTPError as err:
-        with err:
-            return err.code, {k.lower(): v for k, v in err.headers.items()}, err.read()
+    return http_request(url, timeout=HTTP_TIMEOUT_S)
 
 
 # ---------------------------------------------------------------------------------------------

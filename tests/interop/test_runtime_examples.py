@@ -33,8 +33,6 @@ import shutil
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
 from pathlib import Path
 from types import SimpleNamespace
@@ -42,7 +40,7 @@ from types import SimpleNamespace
 import pytest
 
 from conftest import REGION, REPO, name_factory, unique_name
-from helpers import ROLE, WAIT_S, create_function, status_of, strip, wait_for, zip_of
+from helpers import ROLE, WAIT_S, create_function, http_request, status_of, strip, wait_for, zip_of
 
 PYTHON = "python3.14"
 NODE = "nodejs22.x"
@@ -50,13 +48,11 @@ SOURCES = REPO / "examples"
 COMPILE_WAIT_S = 300.0  # the first function of a runtime on a fresh server compiles the runtime
 LAYER_CACHE = REPO / "target" / "interop-example-layers"
 INSTALL_TIMEOUT_S = 600
-HTTP_TIMEOUT_S = 15
 CLI_TIMEOUT_S = 120
 REQUEST_ID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 # Files of an example directory that are never part of its zip.
 NOT_SHIPPED = {"__pycache__", "node_modules", ".DS_Store"}
 
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -152,17 +148,6 @@ def line_of(path: Path, text: str) -> int:
     """The 1-based number of the one line of the file that contains `text`."""
     [number] = [i for i, line in enumerate(path.read_text().splitlines(), 1) if text in line]
     return number
-
-
-def http_request(url: str, method: str = "GET", body: bytes | None = None, headers=None):
-    """One HTTP request without proxies: (status, headers with lower-case names, body)."""
-    req = urllib.request.Request(url, data=body, headers=dict(headers or {}), method=method)
-    try:
-        with _OPENER.open(req, timeout=HTTP_TIMEOUT_S) as resp:
-            return resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read()
-    except urllib.error.HTTPError as err:
-        with err:
-            return err.code, {k.lower(): v for k, v in err.headers.items()}, err.read()
 
 
 def run(cmd: list[str], cwd: Path, what: str, env=None, timeout: float = INSTALL_TIMEOUT_S):
