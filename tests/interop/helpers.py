@@ -359,3 +359,21 @@ class RecordingProxy:
             if status >= 400
         ]
         return "\n".join(lines) or "<none>"
+
+
+def invoke_stream(client, name: str, payload, **kwargs):
+    """InvokeWithResponseStream; (chunks, their arrival times, InvokeComplete, the response)."""
+    resp = client.invoke_with_response_stream(
+        FunctionName=name, Payload=json.dumps(payload).encode(), LogType="Tail", **kwargs
+    )
+    assert resp["StatusCode"] == 200, resp
+    chunks, arrivals, complete = [], [], None
+    for event in resp["EventStream"]:
+        if "PayloadChunk" in event:
+            assert complete is None, "a chunk after InvokeComplete"
+            chunks.append(event["PayloadChunk"]["Payload"])
+            arrivals.append(time.monotonic())
+        elif "InvokeComplete" in event:
+            complete = event["InvokeComplete"]
+    assert complete is not None, chunks
+    return chunks, arrivals, complete, resp

@@ -54,7 +54,7 @@ from botocore.credentials import Credentials
 
 from conftest import REGION, name_factory, unique_name
 from helpers import FUNCTION_ARN_PREFIX as ARN
-from helpers import ROLE, invoke_event, status_of, strip, zip_of
+from helpers import ROLE, invoke_event, invoke_stream, status_of, strip, zip_of
 
 RUNTIME = "nodejs22.x"
 SOURCES = Path(__file__).resolve().parent / "runtimes" / "node"
@@ -416,24 +416,6 @@ def runtime_error_line(log: str, label: str) -> dict:
         if level == "ERROR" and message.startswith(f"{label} \t"):
             return json.loads(message[len(label) + 2 :])
     raise AssertionError(f"no ERROR {label!r} line in the log:\n{log}")
-
-
-def invoke_stream(client, name: str, payload, **kwargs):
-    """InvokeWithResponseStream; (chunks, their arrival times, InvokeComplete, the response)."""
-    resp = client.invoke_with_response_stream(
-        FunctionName=name, Payload=json.dumps(payload).encode(), LogType="Tail", **kwargs
-    )
-    assert resp["StatusCode"] == 200, resp
-    chunks, arrivals, complete = [], [], None
-    for event in resp["EventStream"]:
-        if "PayloadChunk" in event:
-            assert complete is None, "a chunk after InvokeComplete"
-            chunks.append(event["PayloadChunk"]["Payload"])
-            arrivals.append(time.monotonic())
-        elif "InvokeComplete" in event:
-            complete = event["InvokeComplete"]
-    assert complete is not None, chunks
-    return chunks, arrivals, complete, resp
 
 
 def stream_log(complete: dict) -> str:

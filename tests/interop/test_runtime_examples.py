@@ -32,7 +32,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 from types import SimpleNamespace
@@ -40,7 +39,7 @@ from types import SimpleNamespace
 import pytest
 
 from conftest import REGION, REPO, name_factory, unique_name
-from helpers import ROLE, WAIT_S, create_function, http_request, status_of, strip, wait_for, zip_of
+from helpers import ROLE, WAIT_S, create_function, http_request, invoke_stream, status_of, strip, wait_for, zip_of
 
 PYTHON = "python3.14"
 NODE = "nodejs22.x"
@@ -366,20 +365,9 @@ def test_node_stream(client, make_name):
     name = make_name("ex-node-stream")
     deploy(client, name, NODE, "node/stream", "index.handler")
 
-    resp = client.invoke_with_response_stream(
-        FunctionName=name, Payload=json.dumps({"count": 4, "pauseMs": 150}).encode(), LogType="Tail"
-    )
+    chunks, arrivals, complete, resp = invoke_stream(client, name, {"count": 4, "pauseMs": 150})
 
-    assert resp["StatusCode"] == 200, resp
     assert resp["ExecutedVersion"] == "$LATEST", resp
-    chunks, arrivals, complete = [], [], None
-    for event in resp["EventStream"]:
-        if "PayloadChunk" in event:
-            assert complete is None, "a chunk after InvokeComplete"
-            chunks.append(event["PayloadChunk"]["Payload"])
-            arrivals.append(time.monotonic())
-        elif "InvokeComplete" in event:
-            complete = event["InvokeComplete"]
     assert complete is not None and "ErrorCode" not in complete, (complete, chunks)
     assert b"".join(chunks) == b"line 1 of 4\nline 2 of 4\nline 3 of 4\nline 4 of 4\n", chunks
     # One chunk per line, each sent as it was written (the handler pauses 150 ms between them).
