@@ -25,7 +25,13 @@ const RUNTIMES: &[Runtime] = &[
     Runtime {
         key: "PYTHON",
         dir: "python",
-        sources: &["build.sh", "bootstrap", "build"],
+        sources: &[
+            "build.sh",
+            "bootstrap",
+            "build",
+            "wit",
+            "../node/bootstrap/wit/deps",
+        ],
         output: "python3.14",
         files: Some("lib"),
     },

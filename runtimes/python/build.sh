@@ -21,6 +21,9 @@ PY="${PY:-3.14}"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 WIT="$ROOT/guest-sdk/wit/world.wit"
+# The runtime's own world (runtimes/python/wit) and what it includes: lambkin's function world
+# and the WASI 0.2.10 packages the Node.js runtime vendors.
+WASI_WIT="$ROOT/runtimes/node/bootstrap/wit/deps"
 TARGET="$ROOT/target/runtimes"
 VENV="${VENV:-$TARGET/venv-python}"
 OUT="$TARGET/python$PY"
@@ -94,13 +97,16 @@ EOF
 fi
 
 # 4. runtime.wasm: the bootstrap (and the modules it preloads) snapshotted into the component.
-if up_to_date "$OUT/runtime.wasm" "$HERE/bootstrap" "$WIT" "$STAMP_CPY" "$HERE/build.sh"; then
+if up_to_date "$OUT/runtime.wasm" "$HERE/bootstrap" "$HERE/wit" "$WIT" "$WASI_WIT" "$STAMP_CPY" "$HERE/build.sh"; then
     log "runtime.wasm up to date"
 else
     log "building runtime.wasm"
-    mkdir -p "$WORK/bootstrap"
+    mkdir -p "$WORK/bootstrap" "$WORK/wit/deps/lambkin-function"
     cp "$HERE"/bootstrap/*.py "$WORK/bootstrap/"
-    "$CPY" -q -d "$WIT" -w function componentize \
+    cp "$HERE/wit/world.wit" "$WORK/wit/"
+    cp "$WIT" "$WORK/wit/deps/lambkin-function/"
+    cp -r "$WASI_WIT/io" "$WASI_WIT/clocks" "$WASI_WIT/filesystem" "$WORK/wit/deps/"
+    "$CPY" -q -d "$WORK/wit" -w python-runtime componentize \
         -p "$WORK/bootstrap" lambkin_bootstrap -o "$WORK/runtime.wasm"
     mv "$WORK/runtime.wasm" "$OUT/runtime.wasm"
 fi

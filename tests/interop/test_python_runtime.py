@@ -24,6 +24,7 @@ last in the module, waits for it. Sources are inline, zipped by the tests.
 from __future__ import annotations
 
 import base64
+import concurrent.futures
 import contextlib
 import datetime
 import hashlib
@@ -118,6 +119,41 @@ def handler(event, context):
         "log_group_name": context.log_group_name,
         "log_stream_name": context.log_stream_name,
         "remaining": [first, context.get_remaining_time_in_millis()],
+    }
+'''
+
+# The SnapStart function: CONTEXT_APP, plus what its import reads from the mounts (a package of
+# its own, a standard-library module the runtime does not preload) and writes (a print).
+SNAP_APP = CONTEXT_APP + '''
+import colorsys
+from snaplib.greeting import GREETING
+
+print("app imported at", INIT_AT)
+
+
+def snap_handler(event, context):
+    out = handler(event, context)
+    out["greeting"] = GREETING
+    out["hls"] = list(colorsys.rgb_to_hls(1.0, 0.0, 0.0))
+    return out
+'''
+
+# A module that reads a file of its package while it is imported: a snapshot cannot keep the
+# open file, so its snapshot holds the runtime only and each restored environment imports it.
+READS_AT_IMPORT_APP = '''\
+import os
+import time
+
+with open(os.path.join(os.path.dirname(__file__), "message.txt")) as f:
+    MESSAGE = f.read()
+INIT_AT = time.time()
+
+
+def handler(event, context):
+    return {
+        "message": MESSAGE,
+        "init_at": INIT_AT,
+        "init_type": os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE"),
     }
 '''
 
@@ -354,33 +390,48 @@ def http_get(url: str) -> tuple[int, dict, bytes]:
 # ---------------------------------------------------------------------------------------------
 
 
+@dataclass
+class SnapStartFunctions:
+    name: str  # imports its module into the snapshot
+    reads_at_import: str  # reads a file as it is imported
+    published_at: float
+
+
 @pytest.fixture(scope="module", autouse=True)
 def snap_start(lambkin):
-    """A python3.14 function with SnapStart on published versions, version 1 published (its
-    snapshot is taken in the background). Its creation is the module's first: the wait for
-    Active is the server compiling the runtime. Yields the function's name."""
+    """Two python3.14 functions with SnapStart on published versions, version 1 of each
+    published at once (their snapshots are taken in the background). Their creation is the
+    module's first: the wait for Active is the server compiling the runtime."""
     client = lambkin.client
-    name = unique_name("py-snap")
-    code = zip_of({"app.py": CONTEXT_APP.encode()})
-    client.create_function(
-        FunctionName=name,
-        Runtime=RUNTIME,
-        Role=ROLE,
-        Handler="app.handler",
-        Code={"ZipFile": code},
-        SnapStart={"ApplyOn": "PublishedVersions"},
-    )
+    name, reads = unique_name("py-snap"), unique_name("py-snap-reads")
+    sources = {
+        name: ({"app.py": SNAP_APP.encode(), "snaplib/__init__.py": b"",
+                "snaplib/greeting.py": b"GREETING = 'hello from a package'\n"}, "app.snap_handler"),
+        reads: ({"app.py": READS_AT_IMPORT_APP.encode(), "message.txt": b"read at import"}, "app.handler"),
+    }
     try:
-        cfg = wait_state(client, name, None, FIRST_ACTIVE_S)
-        assert cfg["State"] == "Active", cfg
-        published = client.publish_version(FunctionName=name)
-        assert published["Version"] == "1", published
-        snap = published["SnapStart"]
-        assert snap == {"ApplyOn": "PublishedVersions", "OptimizationStatus": "On"}, published
-        yield name
+        for function, (files, handler) in sources.items():
+            client.create_function(
+                FunctionName=function,
+                Runtime=RUNTIME,
+                Role=ROLE,
+                Handler=handler,
+                Code={"ZipFile": zip_of(files)},
+                SnapStart={"ApplyOn": "PublishedVersions"},
+            )
+        published_at = time.time()
+        for function in sources:
+            cfg = wait_state(client, function, None, FIRST_ACTIVE_S)
+            assert cfg["State"] == "Active", cfg
+            published = client.publish_version(FunctionName=function)
+            assert published["Version"] == "1", published
+            snap = published["SnapStart"]
+            assert snap == {"ApplyOn": "PublishedVersions", "OptimizationStatus": "On"}, published
+        yield SnapStartFunctions(name, reads, published_at)
     finally:
-        with contextlib.suppress(Exception):  # cleanup is best effort
-            lambkin.client.delete_function(FunctionName=name)
+        for function in sources:
+            with contextlib.suppress(Exception):  # cleanup is best effort
+                lambkin.client.delete_function(FunctionName=function)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -854,25 +905,59 @@ def test_memory_error_is_out_of_memory(client, make_name):
 
 
 def test_snap_start_version(client, snap_start):
-    name = snap_start
+    name = snap_start.name
 
     cfg = wait_state(client, name, "1", SNAPSHOT_S)
     assert cfg["State"] == "Active", cfg
     assert cfg["SnapStart"] == {"ApplyOn": "PublishedVersions", "OptimizationStatus": "On"}, cfg
 
-    res = invoke_ok(client, name, {"n": 1}, Qualifier="1")
-
-    body = res.body
-    assert res.resp["ExecutedVersion"] == "1", res.resp
-    assert body["function_version"] == "1", body
-    assert body["init_type"] == "snap-start", body
-    assert body["aws_request_id"] == res.request_id, body
-    # Restored from the snapshot, not initialised: Lambda's REPORT line then has Restore
-    # Duration, never Init Duration.
-    assert res.figure("Init Duration") is None, res.report
-    assert "INIT_START" not in res.log, res.log
+    # Two calls at once: two environments, both restored from the one snapshot.
+    started = time.time()
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        calls = [pool.submit(invoke_ok, client, name, {"n": i, "sleep": 1.0}, Qualifier="1") for i in range(2)]
+        results = [c.result() for c in calls]
+    for res in results:
+        body = res.body
+        assert res.resp["ExecutedVersion"] == "1", res.resp
+        assert body["function_version"] == "1", body
+        assert body["init_type"] == "snap-start", body
+        assert body["aws_request_id"] == res.request_id, body
+        assert body["calls"] == 1, body
+        assert body["greeting"] == "hello from a package", body
+        assert body["hls"] == [0.0, 0.5, 1.0], body
+        # Restored from the snapshot, not initialised: Lambda's REPORT line then has Restore
+        # Duration, never Init Duration.
+        assert res.figure("Init Duration") is None, res.report
+        assert "INIT_START" not in res.log, res.log
+        # The print of the import is the snapshot's Init's, not this invocation's.
+        assert "app imported at" not in res.log, res.log
+    # The module was imported once, when the snapshot was taken: both environments hold the
+    # module-level value of that one import, from before these calls.
+    [first, second] = [res.body for res in results]
+    assert first["log_stream_name"] != second["log_stream_name"], (first, second)
+    assert first["init_at"] == second["init_at"], (first, second)
+    assert snap_start.published_at <= first["init_at"] < started, (snap_start.published_at, first, started)
 
     # $LATEST has no snapshot: an on-demand Init.
     latest = invoke_ok(client, name)
     assert latest.body["init_type"] == "on-demand", latest.body
     assert latest.figure("Init Duration") is not None, latest.report
+
+
+def test_snap_start_of_a_module_that_reads_a_file_as_it_is_imported(client, snap_start):
+    name = snap_start.reads_at_import
+
+    cfg = wait_state(client, name, "1", SNAPSHOT_S)
+    assert cfg["State"] == "Active", cfg
+
+    started = time.time()
+    res = invoke_ok(client, name, Qualifier="1")
+    body = res.body
+    assert body["message"] == "read at import", body
+    assert body["init_type"] == "snap-start", body
+    assert res.figure("Init Duration") is None, res.report
+    # This snapshot holds the runtime only: the module is imported by the restored
+    # environment's first invocation.
+    assert body["init_at"] >= started - 1, (body, started)
+    again = invoke_ok(client, name, Qualifier="1")
+    assert again.body["init_at"] == body["init_at"], (again.body, body)

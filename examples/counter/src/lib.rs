@@ -1,5 +1,6 @@
 //! counter: counts its invocations in a global, so callers can tell environments apart and see
-//! reuse; `sleep_ms` holds the environment busy; `FAIL_INIT=1` makes Init fail.
+//! reuse; `sleep_ms` holds the environment busy; `FAIL_INIT=1` makes Init fail;
+//! `HOLD_FILE_IN_INIT=1` makes Init keep a file of /tmp open.
 
 use lambkin::HandlerError;
 use serde::Deserialize;
@@ -12,10 +13,15 @@ use std::time::Duration;
 static COUNT: AtomicU64 = AtomicU64::new(0);
 /// Chosen by Init: the same for every invocation of one environment, different across them.
 static ENVIRONMENT: OnceLock<String> = OnceLock::new();
+/// A file Init opened and keeps open, when asked to.
+static HELD: OnceLock<std::fs::File> = OnceLock::new();
 
 fn init() -> Result<(), lambkin::Error> {
     if std::env::var("FAIL_INIT").as_deref() == Ok("1") {
         return Err(HandlerError::new("CounterInitError", "Init refused on purpose").into());
+    }
+    if std::env::var("HOLD_FILE_IN_INIT").as_deref() == Ok("1") {
+        let _ = HELD.set(std::fs::File::create("/tmp/held-by-init")?);
     }
     // The log stream names the environment uniquely.
     let id = std::env::var("AWS_LAMBDA_LOG_STREAM_NAME").unwrap_or_default();

@@ -29,7 +29,9 @@ try:
 except ImportError:
     from wit_world.types import Err  # componentize-py 0.17 (CPython 3.12)
 from wit_world.imports import runtime as _host
-from wit_world.imports.types import FunctionError
+from wit_world.imports.lambkin_function_types import FunctionError
+
+import lambkin_snapshot_init
 
 # --- where things are --------------------------------------------------------------------------
 
@@ -365,9 +367,9 @@ def _isdir(path):
         return False
 
 
-def _setup_paths():
+def _setup_paths(isdir=_isdir):
     global _stdlib
-    _stdlib = next((p for p in STDLIB_CANDIDATES if _isdir(p)), STDLIB_CANDIDATES[0])
+    _stdlib = next((p for p in STDLIB_CANDIDATES if isdir(p)), STDLIB_CANDIDATES[0])
     prefix = os.path.dirname(os.path.dirname(_stdlib))  # /var/lang
     t = time.perf_counter()
     # Done at build time already; this catches what the build imported after this module
@@ -390,6 +392,11 @@ def _setup_paths():
     sys.path_importer_cache.clear()
     # Read-only mounts: writing .pyc files would only fail.
     sys.dont_write_bytecode = True
+    if isdir is _isdir:
+        _enter_task_root()
+
+
+def _enter_task_root():
     if _isdir(TASK_ROOT):
         try:
             os.chdir(TASK_ROOT)
@@ -588,20 +595,22 @@ def _exit_status(exc):
 # --- the world ---------------------------------------------------------------------------------
 
 _handler = None
-# Set when Init was a SnapStart snapshot's: the handler is imported by the first invocation.
+# Set when this environment was restored from a SnapStart snapshot and has not been invoked yet.
+_restored = False
+# Set when the snapshot holds the runtime only: the handler is imported by the first invocation.
 _deferred = False
 # How long the Python side of Init took (paths, logging, importing the handler), for diagnostics.
 init_ms = None
 timings = {}
 
 
-def _load_function():
+def _load_function(isdir=_isdir):
     """Init's work: the search path, then the handler. Returns the error, if any."""
     global _handler, init_ms
     started = time.perf_counter()
     error = None
     try:
-        _setup_paths()
+        _setup_paths(isdir)
         t = time.perf_counter()
         _handler = _get_handler(os.environ.get("_HANDLER", ""))
         timings["import_ms"] = (time.perf_counter() - t) * 1000
@@ -623,32 +632,40 @@ def _load_function():
 
 class WitWorld(wit_world.WitWorld):
     def init(self):
-        global _deferred
+        global _restored, _deferred
         _setup_logging()
-        if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
-            # This Init is being snapshotted. Every WASI handle it opens (the preopened
-            # directories an import reads through, the stdout stream a print uses) would be dead
-            # in the restored environments, and wasi-libc would trap on it ("unknown handle").
-            # So it opens none: the snapshot holds the interpreter and the preloaded stdlib,
-            # and each restored environment imports the handler on its first invocation.
-            _deferred = True
+        if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") != "snap-start":
+            error = _load_function()
+        elif os.environ.get("LAMBKIN_SNAPSHOT_RUNTIME_ONLY"):
+            # The host's second try: importing the module left files open (it reads one as it
+            # is imported), which a snapshot cannot keep. This one holds the runtime only.
+            _restored = _deferred = True
             return
-        error = _load_function()
+        else:
+            # This Init is being snapshotted: the handler is imported without leaving a WASI
+            # handle open, which a restored environment would not have.
+            error = lambkin_snapshot_init.run(lambda: _load_function(lambkin_snapshot_init.is_dir))
+            _restored = True
         if error is not None:
             raise Err(error)
 
     def handle(self, event, context):
-        global _request_id, _deferred
-        _request_id = context.request_id
-        if context.trace_id is not None:
-            os.environ["_X_AMZN_TRACE_ID"] = context.trace_id
-        else:
-            os.environ.pop("_X_AMZN_TRACE_ID", None)
+        global _request_id, _restored, _deferred
+        if _restored:
+            lambkin_snapshot_init.restored()
+            _restored = False
+            if not _deferred:
+                _enter_task_root()
         if _deferred:
             error = _load_function()
             if error is not None:
                 raise Err(error)
             _deferred = False
+        _request_id = context.request_id
+        if context.trace_id is not None:
+            os.environ["_X_AMZN_TRACE_ID"] = context.trace_id
+        else:
+            os.environ.pop("_X_AMZN_TRACE_ID", None)
         error = None
         try:
             lambda_context = LambdaContext(context)
