@@ -4,7 +4,7 @@ mod support;
 
 use lambkin_sandbox::{
     ExecutionEnvironment, FunctionSpec, Initialization, Invocation, InvokeRequest, PreparedFunction, Sandbox,
-    SandboxConfig, SandboxError,
+    SandboxConfig, SandboxError, Streamed,
 };
 use serde_json::{Value, json};
 use std::sync::{Arc, OnceLock};
@@ -378,8 +378,10 @@ async fn stream_chunks_arrive_as_they_are_written() {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let receiver = tokio::spawn(async move {
         let mut arrivals = Vec::new();
-        while let Some(chunk) = rx.recv().await {
-            arrivals.push((Instant::now(), chunk));
+        while let Some(item) = rx.recv().await {
+            if let Streamed::Chunk(chunk) = item {
+                arrivals.push((Instant::now(), chunk));
+            }
         }
         arrivals
     });

@@ -26,6 +26,7 @@ pub fn stream_response(head: &Response) -> Result<ResponseStream, Error> {
     lambkin_protocol::http::write_prelude(&mut chunk, head)?;
     chunk.extend_from_slice(&head.body_bytes()?);
     let out = crate::stream();
+    out.set_content_type(lambkin_protocol::http::PRELUDE_CONTENT_TYPE);
     out.send(&chunk);
     Ok(out)
 }

@@ -36,6 +36,15 @@ impl ResponseStream {
         WRITTEN.with(|w| w.borrow_mut().extend_from_slice(chunk));
     }
 
+    /// Sets the stream's Content-Type (Lambda's `responseStream.setContentType`); call it before
+    /// the first chunk. Without it the stream is `application/octet-stream`.
+    pub fn set_content_type(&self, content_type: &str) {
+        #[cfg(target_arch = "wasm32")]
+        crate::bindings::lambkin::function::runtime::stream_content_type(content_type);
+        #[cfg(not(target_arch = "wasm32"))]
+        let _ = content_type;
+    }
+
     /// Natively, what this thread has streamed so far (and forgets it).
     #[cfg(not(target_arch = "wasm32"))]
     pub fn take_written() -> Vec<u8> {

@@ -10,9 +10,6 @@ POST with a query string, text and binary bodies), layer-dep (a layer built from
 pinned requirements.txt / package-lock.json with pip / npm, published with PublishLayerVersion).
 The Python hello is also deployed and invoked with the AWS CLI v1, as the README's commands do.
 
-Known to be wrong, marked xfail(strict): the stream example through a RESPONSE_STREAM function URL
-answers application/octet-stream, not the content type its responseStream.setContentType() set.
-
 Why: the examples are what a user copies first; they have to run on lambkin as they would on
 Lambda, and stay runnable.
 
@@ -378,12 +375,6 @@ def test_node_stream(client, make_name):
     assert "START RequestId:" in log and "REPORT RequestId:" in log, log
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lambkin bug: responseStream.setContentType() never reaches the host (the guest keeps"
-    " it; runtime.stream-write carries bytes only), so a RESPONSE_STREAM URL answers"
-    " application/octet-stream where Lambda answers the content type the handler set",
-)
 def test_node_stream_through_a_response_stream_url(client, make_name):
     name = make_name("ex-node-stream-url")
     deploy(client, name, NODE, "node/stream", "index.handler")

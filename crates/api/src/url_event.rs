@@ -7,7 +7,9 @@ use base64::Engine as _;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-use lambkin_protocol::http::{HttpDetails, Request, RequestContext, Response, split_prelude};
+use lambkin_protocol::http::{
+    HttpDetails, PRELUDE_CONTENT_TYPE, Request, RequestContext, Response, split_prelude,
+};
 use lambkin_registry::Cors;
 
 /// What the event needs besides the request itself.
@@ -194,16 +196,26 @@ fn head_from(response: &Response) -> Result<HttpAnswer, String> {
 /// How much of a stream is searched for a prelude before it is taken as all body.
 pub const MAX_PRELUDE_BYTES: usize = 64 * 1024;
 
-/// The head of a streamed response (Lambda's: a JSON prelude, eight NUL bytes, the body), once
-/// the first bytes tell: `Some((head, body_so_far))`, or `None` while a prelude may still be
-/// arriving. `finished` means no more bytes will come.
-pub fn stream_head(buffered: &[u8], finished: bool) -> Option<(HttpAnswer, Vec<u8>)> {
-    let plain = || {
+/// What a stream is without a Content-Type of its own, as on Lambda.
+const STREAM_CONTENT_TYPE: &str = "application/octet-stream";
+
+/// The head of a streamed response, once the first bytes tell: `Some((head, body_so_far))`, or
+/// `None` while a prelude may still be arriving. `finished` means no more bytes will come.
+///
+/// A stream whose Content-Type (`content_type`, what the function set) is Lambda's
+/// http-integration-response starts with a prelude (a JSON head, eight NUL bytes, the body);
+/// another type is all body, answered with that type. A function that set none is read as
+/// Lambda's runtimes write: a prelude if the first bytes are one, else all body.
+pub fn stream_head(
+    content_type: Option<&str>,
+    buffered: &[u8],
+    finished: bool,
+) -> Option<(HttpAnswer, Vec<u8>)> {
+    let plain = |content_type: &str| {
+        let value = HeaderValue::from_str(content_type)
+            .unwrap_or_else(|_| HeaderValue::from_static(STREAM_CONTENT_TYPE));
         let mut headers = HeaderMap::new();
-        headers.insert(
-            "content-type",
-            HeaderValue::from_static("application/octet-stream"),
-        );
+        headers.insert("content-type", value);
         let head = HttpAnswer {
             status: StatusCode::OK,
             headers,
@@ -211,8 +223,11 @@ pub fn stream_head(buffered: &[u8], finished: bool) -> Option<(HttpAnswer, Vec<u
         };
         Some((head, buffered.to_vec()))
     };
-    if buffered.first().is_some_and(|b| *b != b'{') {
-        return plain();
+    match content_type {
+        Some(PRELUDE_CONTENT_TYPE) => {}
+        Some(other) => return plain(other),
+        None if buffered.first().is_some_and(|b| *b != b'{') => return plain(STREAM_CONTENT_TYPE),
+        None => {}
     }
     if let Some((prelude, body)) = split_prelude(buffered) {
         // Through a Value, as a response object is read: a repeated key is the last one.
@@ -222,10 +237,10 @@ pub fn stream_head(buffered: &[u8], finished: bool) -> Option<(HttpAnswer, Vec<u
         if let Some(head) = head.as_ref().and_then(|h| head_from(h).ok()) {
             return Some((head, body.to_vec()));
         }
-        return plain();
+        return plain(STREAM_CONTENT_TYPE);
     }
     if finished || buffered.len() > MAX_PRELUDE_BYTES {
-        return plain();
+        return plain(STREAM_CONTENT_TYPE);
     }
     None
 }
@@ -433,20 +448,35 @@ mod tests {
     #[test]
     fn a_stream_prelude_is_found_or_the_stream_is_all_body() {
         let mut stream = br#"{"statusCode":202,"headers":{"content-type":"text/plain"}}"#.to_vec();
-        assert!(stream_head(&stream, false).is_none());
+        assert!(stream_head(None, &stream, false).is_none());
         stream.extend_from_slice(&[0; 8]);
         stream.extend_from_slice(b"body");
-        let (head, body) = stream_head(&stream, false).expect("head");
-        assert_eq!(
-            (head.status, body.as_slice()),
-            (StatusCode::ACCEPTED, b"body".as_slice())
-        );
-        let (head, body) = stream_head(b"plain", false).expect("plain");
+        for content_type in [None, Some(PRELUDE_CONTENT_TYPE)] {
+            let (head, body) = stream_head(content_type, &stream, false).expect("head");
+            assert_eq!(
+                (head.status, body.as_slice()),
+                (StatusCode::ACCEPTED, b"body".as_slice())
+            );
+        }
+        let (head, body) = stream_head(None, b"plain", false).expect("plain");
         assert_eq!(
             (head.status, body.as_slice()),
             (StatusCode::OK, b"plain".as_slice())
         );
-        assert!(stream_head(b"{\"partial", true).is_some());
+        assert_eq!(head.headers["content-type"], "application/octet-stream");
+        assert!(stream_head(None, b"{\"partial", true).is_some());
+    }
+
+    #[test]
+    fn a_stream_of_another_content_type_is_all_body_with_that_type() {
+        let mut stream = br#"{"statusCode":202}"#.to_vec();
+        stream.extend_from_slice(&[0; 8]);
+        let (head, body) = stream_head(Some("text/csv"), &stream, false).expect("at once");
+        assert_eq!(head.status, StatusCode::OK);
+        assert_eq!(head.headers["content-type"], "text/csv");
+        assert_eq!(body, stream, "the bytes are the body, prelude-shaped or not");
+        let (head, _) = stream_head(Some("bad\nvalue"), b"x", false).expect("plain");
+        assert_eq!(head.headers["content-type"], "application/octet-stream");
     }
 
     #[test]

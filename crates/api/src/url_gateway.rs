@@ -235,7 +235,7 @@ async fn buffered(ready: Ready, request: InvokeRequest) -> Response {
             Ok(bytes) if streamed.is_empty() => mapped(&bytes),
             Ok(rest) => {
                 streamed.extend_from_slice(&rest);
-                match stream_head(&streamed, true) {
+                match stream_head(stream.content_type(), &streamed, true) {
                     Some((head, body)) => answer(head, Body::from(body)),
                     None => refuse(StatusCode::BAD_GATEWAY, "Internal Server Error"),
                 }
@@ -263,7 +263,7 @@ async fn streamed(ready: Ready, request: InvokeRequest, cap: usize) -> Response 
         };
         while let Some(event) = stream.next().await {
             match event {
-                StreamEvent::Chunk(chunk) => relay.feed(&chunk).await,
+                StreamEvent::Chunk(chunk) => relay.feed(stream.content_type(), &chunk).await,
                 StreamEvent::CutOff => relay.cut_off().await,
                 StreamEvent::End(outcome) => match outcome.result {
                     Ok(rest) if relay.head.is_some() && relay.pending.is_empty() => {
@@ -271,8 +271,8 @@ async fn streamed(ready: Ready, request: InvokeRequest, cap: usize) -> Response 
                         relay.send_head(mapped(&rest));
                     }
                     Ok(rest) => {
-                        relay.feed(&rest).await;
-                        relay.finish().await;
+                        relay.feed(stream.content_type(), &rest).await;
+                        relay.finish(stream.content_type()).await;
                     }
                     Err(error) if error.error_type == RESPONSE_SIZE_TOO_LARGE => relay.cut_off().await,
                     Err(error) => relay.fail(&error.error_type).await,
@@ -303,7 +303,8 @@ struct Relay {
 }
 
 impl Relay {
-    async fn feed(&mut self, chunk: &[u8]) {
+    /// `content_type` is the one the function gave its stream, if any.
+    async fn feed(&mut self, content_type: Option<&str>, chunk: &[u8]) {
         if chunk.is_empty() {
             return;
         }
@@ -311,7 +312,7 @@ impl Relay {
             return self.forward(chunk.to_vec()).await;
         }
         self.pending.extend_from_slice(chunk);
-        if let Some((head, body)) = stream_head(&self.pending, false) {
+        if let Some((head, body)) = stream_head(content_type, &self.pending, false) {
             self.pending.clear();
             self.start(head);
             self.forward(body).await;
@@ -346,9 +347,9 @@ impl Relay {
     }
 
     /// The function returned: whatever was held back is all body.
-    async fn finish(&mut self) {
+    async fn finish(&mut self, content_type: Option<&str>) {
         if self.head.is_some()
-            && let Some((head, body)) = stream_head(&self.pending, true)
+            && let Some((head, body)) = stream_head(content_type, &self.pending, true)
         {
             self.pending.clear();
             self.start(head);

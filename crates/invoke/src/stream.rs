@@ -8,7 +8,7 @@ use std::pin::Pin;
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 
 use crate::SyncResult;
-use lambkin_sandbox::{FunctionError, Invocation};
+use lambkin_sandbox::{FunctionError, Invocation, Streamed};
 
 /// The error type a stream past its cap ends with, as Lambda names it.
 pub const RESPONSE_SIZE_TOO_LARGE: &str = "Function.ResponseSizeTooLarge";
@@ -46,7 +46,9 @@ pub enum StreamEvent<T> {
 /// a front end whose client goes away keeps reading (and dropping) to let the function finish.
 pub struct ResponseStream<F: Future> {
     invocation: Pin<Box<F>>,
-    chunks: UnboundedReceiver<Bytes>,
+    chunks: UnboundedReceiver<Streamed>,
+    /// What the function said its stream is, if it said (before its first chunk).
+    content_type: Option<String>,
     outcome: Option<F::Output>,
     cap: usize,
     sent: usize,
@@ -61,11 +63,12 @@ where
 {
     /// Starts reading the invocation `start` makes, given the sender its chunks go to, under a
     /// cap of `cap` bytes for chunks and return value together.
-    pub fn new(cap: usize, start: impl FnOnce(UnboundedSender<Bytes>) -> F) -> ResponseStream<F> {
+    pub fn new(cap: usize, start: impl FnOnce(UnboundedSender<Streamed>) -> F) -> ResponseStream<F> {
         let (sender, chunks) = mpsc::unbounded_channel();
         ResponseStream {
             invocation: Box::pin(start(sender)),
             chunks,
+            content_type: None,
             outcome: None,
             cap,
             sent: 0,
@@ -101,8 +104,21 @@ where
         }
     }
 
+    /// The Content-Type the function gave its stream, once it has (it does so before its first
+    /// chunk); `None` if it has not.
+    pub fn content_type(&self) -> Option<&str> {
+        self.content_type.as_deref()
+    }
+
     /// A chunk as it goes out: counted against the cap, dropped past it.
-    fn admit(&mut self, chunk: Bytes) -> Option<StreamEvent<F::Output>> {
+    fn admit(&mut self, streamed: Streamed) -> Option<StreamEvent<F::Output>> {
+        let chunk = match streamed {
+            Streamed::ContentType(content_type) => {
+                self.content_type = Some(content_type);
+                return None;
+            }
+            Streamed::Chunk(chunk) => chunk,
+        };
         if chunk.is_empty() || self.cut_off {
             return None;
         }
@@ -159,7 +175,7 @@ mod tests {
     ) -> Vec<String> {
         let mut stream = ResponseStream::new(cap, |sender| async move {
             for chunk in chunks {
-                let _ = sender.send(Bytes::from_static(chunk.as_bytes()));
+                let _ = sender.send(Streamed::Chunk(Bytes::from_static(chunk.as_bytes())));
                 if pause {
                     tokio::task::yield_now().await;
                 }
@@ -206,5 +222,21 @@ mod tests {
     async fn chunks_sent_just_before_returning_are_not_lost() {
         let events = read_paced(100, &["x", "y", "z"], "", false).await;
         assert_eq!(events, ["x", "y", "z", "<end >"]);
+    }
+
+    #[tokio::test]
+    async fn the_content_type_is_known_by_the_first_chunk_and_is_not_a_chunk() {
+        let mut stream = ResponseStream::new(100, |sender| async move {
+            let _ = sender.send(Streamed::ContentType("text/plain".into()));
+            let _ = sender.send(Streamed::Chunk(Bytes::from_static(b"hi")));
+            Returned(Ok(Vec::new()))
+        });
+        assert!(stream.content_type().is_none());
+        match stream.next().await {
+            Some(StreamEvent::Chunk(chunk)) => assert_eq!(&chunk[..], b"hi"),
+            _ => panic!("the chunk first"),
+        }
+        assert_eq!(stream.content_type(), Some("text/plain"));
+        assert!(matches!(stream.next().await, Some(StreamEvent::End(_))));
     }
 }

@@ -104,7 +104,15 @@ pub struct InvokeRequest {
     /// `X-Amzn-Trace-Id`; one is made up when absent.
     pub trace_id: Option<String>,
     /// For response streaming: where the guest's chunks go as it writes them.
-    pub stream: Option<UnboundedSender<Bytes>>,
+    pub stream: Option<UnboundedSender<Streamed>>,
+}
+
+/// What a streaming guest sends, in the order it sends it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Streamed {
+    /// The stream's Content-Type, set before its first chunk.
+    ContentType(String),
+    Chunk(Bytes),
 }
 
 /// What an invocation produced.
@@ -428,7 +436,7 @@ pub(super) const GRACE: Duration = Duration::from_millis(50);
 pub(super) fn arm(
     store: &mut wasmtime::Store<EnvState>,
     limit: Duration,
-    stream: Option<UnboundedSender<Bytes>>,
+    stream: Option<UnboundedSender<Streamed>>,
 ) {
     let state = store.data_mut();
     state.deadline = Instant::now() + limit;

@@ -29,7 +29,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 pub use compile::code_sha256;
 pub use engine::default_environments;
 pub use environment::{
-    ExecutionEnvironment, FunctionError, InitFailure, Initialization, Invocation, InvokeRequest,
+    ExecutionEnvironment, FunctionError, InitFailure, Initialization, Invocation, InvokeRequest, Streamed,
 };
 pub use logs::Report;
 pub use snapshot::SnapshotError;
@@ -383,7 +383,7 @@ pub struct EnvState {
     /// The message of a guest panic, reported just before the guest aborts.
     panic_message: Option<String>,
     /// Where streamed chunks go during a streaming invocation.
-    stream: Option<UnboundedSender<bytes::Bytes>>,
+    stream: Option<UnboundedSender<Streamed>>,
     /// Chunks written during an invocation that is not streamed: Lambda answers a plain Invoke
     /// of a streaming function with them, buffered (at most one byte past the response limit
     /// is kept, to tell that it was passed).
@@ -403,11 +403,18 @@ impl runtime::Host for EnvState {
     fn stream_write(&mut self, chunk: Vec<u8>) {
         match &self.stream {
             // A gone receiver means the client left; the guest finishes regardless.
-            Some(stream) => drop(stream.send(chunk.into())),
+            Some(stream) => drop(stream.send(Streamed::Chunk(chunk.into()))),
             None => {
                 let room = (MAX_RESPONSE_BYTES + 1).saturating_sub(self.unstreamed.len());
                 self.unstreamed.extend_from_slice(&chunk[..chunk.len().min(room)]);
             }
+        }
+    }
+
+    fn stream_content_type(&mut self, content_type: String) {
+        // Unstreamed (a plain Invoke of a streaming function), the response has no type of its own.
+        if let Some(stream) = &self.stream {
+            drop(stream.send(Streamed::ContentType(content_type)));
         }
     }
 

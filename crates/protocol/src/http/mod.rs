@@ -9,7 +9,7 @@ mod prelude;
 mod request;
 mod response;
 
-pub use prelude::{PRELUDE_SEPARATOR, split_prelude, write_prelude};
+pub use prelude::{PRELUDE_CONTENT_TYPE, PRELUDE_SEPARATOR, split_prelude, write_prelude};
 pub use request::{HttpDetails, Request, RequestContext};
 pub use response::Response;
 

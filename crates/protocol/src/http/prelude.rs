@@ -10,6 +10,9 @@ use super::Response;
 /// head never holds one and the first separator in a stream is the one.
 pub const PRELUDE_SEPARATOR: [u8; 8] = [0; 8];
 
+/// The Content-Type of a stream that starts with a prelude (Lambda's `HttpResponseStream.from`).
+pub const PRELUDE_CONTENT_TYPE: &str = "application/vnd.awslambda.http-integration-response";
+
 /// Appends `head`'s status, headers and cookies (its body is not part of the prelude) and the
 /// separator to `out`. Headers and cookies are written even when empty, as Lambda's runtimes do.
 pub fn write_prelude(out: &mut Vec<u8>, head: &Response) -> Result<(), serde_json::Error> {

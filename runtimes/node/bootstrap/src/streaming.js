@@ -10,7 +10,7 @@
 
 import { Buffer } from 'buffer';
 import { Writable } from 'readable-stream';
-import { streamWrite } from './wasi.js';
+import { streamContentType, streamWrite } from './wasi.js';
 
 export const STREAMING = Symbol.for('aws.lambda.runtime.handler.streaming');
 const HIGH_WATER_MARK = Symbol.for('aws.lambda.runtime.handler.streaming.highWaterMark');
@@ -37,6 +37,7 @@ export class ResponseStream extends Writable {
     super({ highWaterMark: options.highWaterMark ?? 16384, decodeStrings: false });
     this.written = 0;
     this._contentType = 'application/octet-stream';
+    this._contentTypeSent = false;
     this._onBeforeFirstWrite = null;
   }
 
@@ -50,6 +51,11 @@ export class ResponseStream extends Writable {
   }
 
   _emitChunk(bytes) {
+    // The type goes out with the first byte, as Lambda's runtime sends it with the response's head.
+    if (!this._contentTypeSent) {
+      this._contentTypeSent = true;
+      streamContentType(this._contentType);
+    }
     this.written += bytes.length;
     streamWrite(bytes);
   }

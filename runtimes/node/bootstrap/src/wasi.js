@@ -10,7 +10,7 @@ import { getEnvironment } from 'wasi:cli/environment@0.2.10';
 import { getStdout } from 'wasi:cli/stdout@0.2.10';
 import { getStderr } from 'wasi:cli/stderr@0.2.10';
 
-export { streamWrite } from 'lambkin:function/runtime@0.1.0';
+export { streamWrite, streamContentType } from 'lambkin:function/runtime@0.1.0';
 
 let preopens = null; // [[descriptor, '/tmp'], ...], longest path first
 
