@@ -47,6 +47,7 @@ impl Sandbox {
         let _worker = self.compile_worker().await?;
         // Preparing first refuses code that is not a lambkin function with the usual error.
         let code = self.load_blocking(wasm.clone()).await?;
+        let first = self.prepare(&code, spec.clone())?;
         let wizer = {
             let mut wizer = Wizer::new();
             // `init` stays exported: a restored component is still a `lambkin:function`.
@@ -58,7 +59,6 @@ impl Sandbox {
             .map_err(|e| SnapshotError::Wizer(format!("{e:#}")))?;
         let component = Component::new(&self.inner.engine, &instrumented)
             .map_err(|e| SnapshotError::Wizer(format!("{e:#}")))?;
-        let first = self.prepare(&code, spec.clone())?;
         match self.snapshot_init(&wizer, &context, &component, &first).await {
             Err(SnapshotError::ResourcesOpen) => {
                 let mut spec = spec;
