@@ -544,44 +544,38 @@ async fn a_restored_environment_says_snap_start() {
     );
 }
 
+/// A snapshot of the `counter` example with `variable=1`: the bytes, or why it was refused.
+async fn counter_snapshot(variable: Option<&str>) -> Result<Vec<u8>, String> {
+    let mut spec = FunctionSpec::new("counter", "eu-west-1", "123456789012");
+    if let Some(variable) = variable {
+        spec.environment.insert(variable.into(), "1".into());
+    }
+    sandbox()
+        .snapshot(support::example_bytes("counter").into(), spec)
+        .await
+        .map_err(|e| e.to_string())
+}
+
 #[tokio::test]
 async fn a_snapshot_of_an_init_that_keeps_a_file_open_is_refused() {
     // A restored environment would hold a handle the host no longer has: its first use traps.
-    let mut spec = FunctionSpec::new("counter", "eu-west-1", "123456789012");
-    spec.environment.insert("HOLD_FILE_IN_INIT".into(), "1".into());
-    let error = sandbox()
-        .snapshot(support::example_bytes("counter").into(), spec.clone())
+    let error = counter_snapshot(Some("HOLD_FILE_IN_INIT"))
         .await
-        .map(|snapshot| snapshot.len())
         .expect_err("refused");
     assert!(
-        error
-            .to_string()
-            .starts_with("Runtime.SnapshotError: Init left WASI resources open"),
+        error.starts_with("Runtime.SnapshotError: Init left WASI resources open"),
         "{error}"
     );
     // The same Init without the file is snapshotted.
-    spec.environment.remove("HOLD_FILE_IN_INIT");
-    let snapshot = sandbox()
-        .snapshot(support::example_bytes("counter").into(), spec)
-        .await
-        .expect("snapshot");
+    let snapshot = counter_snapshot(None).await.expect("snapshot");
     assert!(!snapshot.is_empty());
 }
 
 #[tokio::test]
 async fn a_snapshot_of_a_failing_init_is_refused_with_its_error() {
-    let mut spec = FunctionSpec::new("counter", "eu-west-1", "123456789012");
-    spec.environment.insert("FAIL_INIT".into(), "1".into());
-    let error = sandbox()
-        .snapshot(support::example_bytes("counter").into(), spec)
-        .await
-        .map(|snapshot| snapshot.len())
-        .expect_err("refused");
+    let error = counter_snapshot(Some("FAIL_INIT")).await.expect_err("refused");
     assert!(
-        error
-            .to_string()
-            .starts_with("CounterInitError: Init refused on purpose"),
+        error.starts_with("CounterInitError: Init refused on purpose"),
         "{error}"
     );
 }
