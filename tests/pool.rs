@@ -419,9 +419,18 @@ async fn a_snap_start_version_answers_its_first_call_without_init() {
         first.log
     );
     assert!(
+        first.log.starts_with("RESTORE_START Runtime Version: ")
+            && first.log.contains("\tRestore Duration: ")
+            && first.log.contains(" ms\tBilled Restore Duration: "),
+        "a restored environment's first call reports the restore: {}",
+        first.log
+    );
+    assert!(
         latency < Duration::from_millis(100),
         "first call took {latency:?} (Init alone is ~200 ms)"
     );
+    let warm = invoke(&live, "heavy:1", json!({ "index": 4 })).await;
+    assert!(!warm.log.contains("Restore Duration"), "{}", warm.log);
     // $LATEST has no snapshot: its first call pays Init.
     let latest = invoke(&live, "heavy", json!({ "index": 3 })).await;
     assert!(latest.cold(), "{}", latest.log);

@@ -926,9 +926,14 @@ def test_snap_start_version(client, snap_start):
         assert body["greeting"] == "hello from a package", body
         assert body["hls"] == [0.0, 0.5, 1.0], body
         # Restored from the snapshot, not initialised: Lambda's REPORT line then has Restore
-        # Duration, never Init Duration.
+        # Duration (billed apart, in whole milliseconds), never Init Duration.
         assert res.figure("Init Duration") is None, res.report
+        restore = res.figure("Restore Duration")
+        assert restore is not None and restore > 0, res.report
+        billed = res.figure("Billed Restore Duration")
+        assert billed == int(billed) and restore - 0.005 <= billed < restore + 1.005, res.report
         assert "INIT_START" not in res.log, res.log
+        assert res.log.startswith("RESTORE_START Runtime Version: python3.14."), res.log
         # The print of the import is the snapshot's Init's, not this invocation's.
         assert "app imported at" not in res.log, res.log
     # The module was imported once, when the snapshot was taken: both environments hold the
@@ -959,5 +964,7 @@ def test_snap_start_of_a_module_that_reads_a_file_as_it_is_imported(client, snap
     # This snapshot holds the runtime only: the module is imported by the restored
     # environment's first invocation.
     assert body["init_at"] >= started - 1, (body, started)
+    assert res.figure("Restore Duration") is not None, res.report
     again = invoke_ok(client, name, Qualifier="1")
+    assert again.figure("Restore Duration") is None, again.report
     assert again.body["init_at"] == body["init_at"], (again.body, body)

@@ -37,6 +37,14 @@ impl LogBuffer {
         state.dropped += data.len() - kept;
     }
 
+    /// A line lambkin adds to the function's log itself: `<time>\tWARN\t<message>`.
+    pub(crate) fn warn(&self, message: &str) {
+        let now = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        self.append(format!("{now}\tWARN\t{message}\n").as_bytes());
+    }
+
     /// Takes what was written since the last call.
     pub fn take(&self) -> String {
         let mut state = self.inner.lock().unwrap_or_else(|p| p.into_inner());
@@ -106,13 +114,14 @@ pub struct Report {
     pub max_memory_used_mb: u32,
     /// Present on a cold start: the Init phase of the environment this invocation started.
     pub init_duration: Option<Duration>,
+    /// Present on the first invocation of an environment restored from a SnapStart snapshot.
+    pub restore_duration: Option<Duration>,
 }
 
 impl Report {
     /// Lambda bills whole milliseconds, Init included for OS-only (`provided`) runtimes.
     pub fn billed_duration_ms(&self) -> u64 {
-        let total = self.duration + self.init_duration.unwrap_or_default();
-        (total.as_nanos().div_ceil(1_000_000) as u64).max(1)
+        billed_ms(self.duration + self.init_duration.unwrap_or_default())
     }
 
     pub fn line(&self) -> String {
@@ -127,21 +136,30 @@ impl Report {
         if let Some(init) = self.init_duration {
             let _ = write!(line, "\tInit Duration: {:.2} ms", millis(init));
         }
+        // SnapStart bills the restore apart from the invocation.
+        if let Some(restore) = self.restore_duration {
+            let _ = write!(
+                line,
+                "\tRestore Duration: {:.2} ms\tBilled Restore Duration: {} ms",
+                millis(restore),
+                billed_ms(restore)
+            );
+        }
         line
     }
 }
 
 /// Assembles one invocation's log in Lambda's order.
 pub fn invocation_log(
-    init_log: Option<&str>,
+    start_log: Option<&str>,
     version: &str,
     output: &str,
     error_line: Option<&str>,
     report: &Report,
 ) -> String {
     let mut log = String::with_capacity(output.len() + 256);
-    if let Some(init) = init_log {
-        log.push_str(init);
+    if let Some(start) = start_log {
+        log.push_str(start);
     }
     let _ = writeln!(log, "START RequestId: {} Version: {}", report.request_id, version);
     push_output(&mut log, output);
@@ -155,9 +173,17 @@ pub fn invocation_log(
 
 /// The Init phase's part of the log: INIT_START, then whatever Init printed.
 pub fn init_log(runtime_version: &str, runtime_version_arn: &str, output: &str) -> String {
-    let mut log = format!(
-        "INIT_START Runtime Version: {runtime_version}\tRuntime Version ARN: {runtime_version_arn}\n"
-    );
+    start_log("INIT_START", runtime_version, runtime_version_arn, output)
+}
+
+/// The Restore phase's part of the log: RESTORE_START, then whatever the restore printed.
+pub fn restore_log(runtime_version: &str, runtime_version_arn: &str, output: &str) -> String {
+    start_log("RESTORE_START", runtime_version, runtime_version_arn, output)
+}
+
+fn start_log(phase: &str, runtime_version: &str, runtime_version_arn: &str, output: &str) -> String {
+    let mut log =
+        format!("{phase} Runtime Version: {runtime_version}\tRuntime Version ARN: {runtime_version_arn}\n");
     push_output(&mut log, output);
     log
 }
@@ -185,6 +211,11 @@ fn push_output(log: &mut String, output: &str) {
     }
 }
 
+/// Whole milliseconds, rounded up, at least one: how Lambda bills.
+fn billed_ms(d: Duration) -> u64 {
+    (d.as_nanos().div_ceil(1_000_000) as u64).max(1)
+}
+
 fn millis(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -206,11 +237,29 @@ mod tests {
             memory_size_mb: 128,
             max_memory_used_mb: 18,
             init_duration: Some(Duration::from_micros(520)),
+            restore_duration: None,
         };
         assert_eq!(report.billed_duration_ms(), 2);
         assert_eq!(
             report.line(),
             "REPORT RequestId: r-1\tDuration: 1.23 ms\tBilled Duration: 2 ms\tMemory Size: 128 MB\tMax Memory Used: 18 MB\tInit Duration: 0.52 ms"
+        );
+    }
+
+    #[test]
+    fn a_restored_environment_reports_and_bills_its_restore_apart() {
+        let report = Report {
+            request_id: "r-2".into(),
+            duration: Duration::from_micros(200),
+            memory_size_mb: 128,
+            max_memory_used_mb: 18,
+            init_duration: None,
+            restore_duration: Some(Duration::from_micros(4_310)),
+        };
+        assert_eq!(report.billed_duration_ms(), 1);
+        assert_eq!(
+            report.line(),
+            "REPORT RequestId: r-2\tDuration: 0.20 ms\tBilled Duration: 1 ms\tMemory Size: 128 MB\tMax Memory Used: 18 MB\tRestore Duration: 4.31 ms\tBilled Restore Duration: 5 ms"
         );
     }
 

@@ -11,6 +11,16 @@ export class RuntimeError extends Error {
   }
 }
 
+/** Lambda's answer when the event loop empties before an async handler's promise settles. */
+export class NodeJsExit extends RuntimeError {
+  constructor() {
+    super(
+      'Runtime.NodeJsExit',
+      'The Lambda runtime client detected an unexpected Node.js exit code. This is most commonly caused by a Promise that was never settled. For more information, see https://nodejs.org/docs/latest/api/process.html#exit-codes',
+    );
+  }
+}
+
 function isError(e) {
   return e instanceof Error || (e !== null && typeof e === 'object' && typeof e.name === 'string' && typeof e.message === 'string' && 'stack' in e);
 }

@@ -14,8 +14,8 @@ import { reportPanic } from 'lambkin:function/runtime@0.1.0';
 import { Buffer } from 'buffer';
 import process, { ExitError } from './process.js';
 import { emit, setRequestId } from './console.js';
-import { whenIdle, onUncaughtException } from './timers.js';
-import { RuntimeError, toFunctionError, errorLogLine, classifyLoadError } from './errors.js';
+import { whenIdle, onLoopEmpty, onUncaughtException } from './timers.js';
+import { RuntimeError, NodeJsExit, toFunctionError, errorLogLine, classifyLoadError } from './errors.js';
 import { findHandlerModule, loadMain, forgetFileSystem, traceLoads, useFastEsm } from './loader.js';
 import { esmToCjs, fastEsmToCjs } from './transform.js';
 import { ResponseStream, isStreaming, highWaterMark } from './streaming.js';
@@ -138,6 +138,7 @@ function makeContext(c) {
  * exception thrown by one of its timers fails it, as Node's uncaughtException would. */
 function runHandler(fn, event, context) {
   let previous;
+  let stop;
   return new Promise((resolve, reject) => {
     let settled = false;
     previous = onUncaughtException((e) => {
@@ -163,6 +164,15 @@ function runHandler(fn, event, context) {
       settled = true;
       return reject(e);
     }
+    // The event loop empties with the handler unfinished: Lambda's runtime fails an async
+    // handler with Runtime.NodeJsExit and answers null for any other.
+    const isAsync = fn.constructor?.name === 'AsyncFunction';
+    stop = onLoopEmpty(() => {
+      if (settled) return;
+      settled = true;
+      if (isAsync) reject(new NodeJsExit());
+      else resolve(null);
+    });
     if (returned && typeof returned.then === 'function') {
       returned.then(
         (value) => {
@@ -178,16 +188,11 @@ function runHandler(fn, event, context) {
           }
         },
       );
-    } else {
-      // A callback handler that never calls back: Lambda answers null once the loop is empty.
-      whenIdle().then(() => {
-        if (!settled) {
-          settled = true;
-          resolve(null);
-        }
-      });
     }
-  }).finally(() => onUncaughtException(previous));
+  }).finally(() => {
+    stop?.();
+    onUncaughtException(previous);
+  });
 }
 
 /** Runs a streaming handler until its stream has finished. */
