@@ -124,6 +124,11 @@ pub struct ServeArgs {
     /// non-loopback address: any caller may then mount host paths, read-only, into functions.
     #[arg(long, env = "LAMBKIN_ALLOW_HOT_RELOAD")]
     pub allow_hot_reload: bool,
+    /// The operator's egress policy: a TOML file of named profiles (allowed HTTP origins, TCP
+    /// destinations, CA files). A function reaches the network only through the profile its
+    /// `lambkin:egress` tag names; by default no function has any network.
+    #[arg(long, env = "LAMBKIN_EGRESS_POLICY")]
+    pub egress_policy: Option<PathBuf>,
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -163,6 +168,11 @@ pub struct InvokeArgs {
     /// A function environment variable, KEY=VALUE (repeatable).
     #[arg(long = "env", value_name = "KEY=VALUE")]
     pub env: Vec<String>,
+    /// Lets the function reach the network: `--allow-net` alone allows every HTTP origin and
+    /// TCP destination outside loopback, link-local and the unspecified address;
+    /// `--allow-net=https://api.example.com,http://127.0.0.1:8080,tcp://10.0.0.5:5432` only those.
+    #[arg(long, value_name = "PATTERNS", num_args = 0..=1, require_equals = true, default_missing_value = "*", value_delimiter = ',')]
+    pub allow_net: Option<Vec<String>>,
     #[command(flatten)]
     pub common: CommonArgs,
 }

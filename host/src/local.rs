@@ -13,6 +13,7 @@ use std::time::Duration;
 use crate::config::InvokeArgs;
 use crate::runtimes::Embedded;
 use bytes::Bytes;
+use lambkin_egress::{Policy, Profile};
 use lambkin_invoke::stream::{ResponseStream, StreamEvent};
 use lambkin_registry::runtimes::{MANAGED_RUNTIMES, default_handler, runtime_version_arn};
 use lambkin_registry::validate_environment;
@@ -24,15 +25,25 @@ pub async fn run(args: InvokeArgs, runtimes: &[Embedded]) -> anyhow::Result<Exit
     let environment = parse_env(&args.env)?;
     validate_environment(&environment).map_err(anyhow::Error::msg)?;
 
+    let egress = match &args.allow_net {
+        Some(patterns) => Some(Profile::from_patterns(patterns)?),
+        None => None,
+    };
+    let mut spec = FunctionSpec::new(
+        &function_name(&args),
+        &args.common.region,
+        &args.common.account_id,
+    );
+    spec.egress_profile = egress.as_ref().map(|p| p.name.clone());
     let sandbox = Sandbox::new(SandboxConfig {
         compile_cache_dir: Some(args.common.data_dir.join("compiled")),
         environments_dir: None,
         // One invocation in one environment.
         environments: 1,
         compile_workers: 1,
+        egress_policy: Arc::new(egress.map(Policy::of).unwrap_or_default()),
+        own_listeners: Vec::new(),
     })?;
-    let name = function_name(&args);
-    let mut spec = FunctionSpec::new(&name, &args.common.region, &args.common.account_id);
     spec.memory_mb = args.memory;
     spec.timeout = Duration::from_secs(args.timeout);
     spec.ephemeral_storage_mb = args.tmp_size;

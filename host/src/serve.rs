@@ -24,6 +24,14 @@ pub async fn run(args: ServeArgs, runtimes: &[Embedded]) -> anyhow::Result<()> {
     lambkin_api::auth::check_exposure(args.listen, &credentials, args.allow_anonymous)
         .map_err(anyhow::Error::msg)?;
     remove_staging_files(&args);
+    let egress_policy = match &args.egress_policy {
+        Some(path) => lambkin_egress::Policy::load(path)?,
+        None => lambkin_egress::Policy::default(),
+    };
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
+    let address = listener.local_addr()?;
     let defaults = SandboxConfig::default();
     let sandbox = Sandbox::new(SandboxConfig {
         compile_cache_dir: Some(data_dir.join("compiled")),
@@ -36,11 +44,9 @@ pub async fn run(args: ServeArgs, runtimes: &[Embedded]) -> anyhow::Result<()> {
         compile_workers: args
             .compile_workers
             .map_or(defaults.compile_workers, |n| n as usize),
+        egress_policy: Arc::new(egress_policy),
+        own_listeners: vec![address],
     })?;
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("binding {}", args.listen))?;
-    let address = listener.local_addr()?;
     let runtimes = crate::runtimes::unpack(runtimes, &data_dir).await?;
     let state = server::start(ServerConfig {
         sandbox: sandbox.clone(),
@@ -88,7 +94,8 @@ pub async fn run(args: ServeArgs, runtimes: &[Embedded]) -> anyhow::Result<()> {
         hot_reload: args.listen.ip().is_loopback() || args.allow_hot_reload,
     })
     .await?;
-    tracing::info!(%address, signed = state.auth.is_some(), pooling = sandbox.uses_pooling_allocator(), environments = sandbox.environments(), queued = state.events.depth(), "lambkin serving");
+    let egress_profiles: Vec<&str> = sandbox.egress_policy().profile_names().collect();
+    tracing::info!(%address, ?egress_profiles, signed = state.auth.is_some(), pooling = sandbox.uses_pooling_allocator(), environments = sandbox.environments(), queued = state.events.depth(), "lambkin serving");
     server::run(listener, state, shutdown_signal()).await?;
     tracing::info!("lambkin stopped");
     Ok(())

@@ -40,13 +40,13 @@ if stale "$bundle" src bundle.mjs package-lock.json; then
 fi
 
 # 3. componentize-js (StarlingMonkey + wizer): the bundle against wit/world.wit's node-runtime
-#    world. wasi:http is not linked by lambkin, so StarlingMonkey's http and fetch-event
-#    features are disabled.
+#    world. fetch goes out through wasi:http (the host's egress policy decides where); functions
+#    are not HTTP servers, so StarlingMonkey's fetch-event (incoming handler) is disabled.
 if stale "$wasm" "$bundle" wit package-lock.json "$here/build.sh"; then
   echo "node runtime: componentize-js -> $wasm" >&2
   ./node_modules/.bin/componentize-js "$bundle" \
     --wit wit --world-name node-runtime \
-    --disable http fetch-event \
+    --disable fetch-event \
     --out "$wasm.tmp"
   mv "$wasm.tmp" "$wasm"
 fi

@@ -105,7 +105,7 @@ else
     cp "$HERE"/bootstrap/*.py "$WORK/bootstrap/"
     cp "$HERE/wit/world.wit" "$WORK/wit/"
     cp "$WIT" "$WORK/wit/deps/lambkin-function/"
-    cp -r "$WASI_WIT/io" "$WASI_WIT/clocks" "$WASI_WIT/filesystem" "$WORK/wit/deps/"
+    cp -r "$WASI_WIT/io" "$WASI_WIT/clocks" "$WASI_WIT/filesystem" "$HERE/wit/deps/http" "$WORK/wit/deps/"
     "$CPY" -q -d "$WORK/wit" -w python-runtime componentize \
         -p "$WORK/bootstrap" lambkin_bootstrap -o "$WORK/runtime.wasm"
     mv "$WORK/runtime.wasm" "$OUT/runtime.wasm"

@@ -267,6 +267,7 @@ async fn pools(axum::extract::State(state): axum::extract::State<AppState>) -> a
         "functions": functions,
         "environments": environments,
         "compiles": state.sandbox.compiles(),
+        "egress_denials": state.sandbox.egress_denials(),
     }))
 }
 

@@ -382,12 +382,14 @@ impl Invoker {
         let key = (config.function_name.clone(), config.version.clone());
         let snapshot = target.snapshot_sha256.as_ref().filter(|_| watched.is_none());
         let code_sha256 = snapshot.unwrap_or(&target.wasm_sha256);
+        // A new egress tag starts new environments, as new code does.
+        let egress = target.egress_profile.as_deref().unwrap_or("");
         let revision = match watched {
             Some(watched) => format!(
-                "{}/{code_sha256}/{:016x}",
+                "{}/{code_sha256}/{egress}/{:016x}",
                 config.revision_id, watched.fingerprint
             ),
-            None => format!("{}/{code_sha256}", config.revision_id),
+            None => format!("{}/{code_sha256}/{egress}", config.revision_id),
         };
         let current = |deployed: &HashMap<_, Arc<EnvironmentPool>>| {
             deployed
@@ -427,6 +429,7 @@ impl Invoker {
         )
         .await?;
         spec.restored = snapshot.is_some();
+        spec.egress_profile = target.egress_profile.clone();
         let function = code
             .and_then(|code| self.sandbox.prepare(&code, spec))
             .map_err(|e| InvokeError::Unrunnable(e.to_string()))?;

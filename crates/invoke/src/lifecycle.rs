@@ -128,5 +128,7 @@ pub async fn function_spec(
             )
         }),
         restored: false,
+        // Set by the caller from the function's tag; a snapshot's Init has no network.
+        egress_profile: None,
     })
 }

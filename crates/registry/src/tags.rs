@@ -8,6 +8,9 @@ use super::Registry;
 use crate::RegistryError;
 
 pub const MAX_TAGS: usize = 50;
+
+/// The tag whose value names the operator's egress profile a function's network goes through.
+pub const EGRESS_TAG: &str = "lambkin:egress";
 const MAX_KEY_CHARS: usize = 128;
 const MAX_VALUE_CHARS: usize = 256;
 

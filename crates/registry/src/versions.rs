@@ -7,6 +7,7 @@ use super::functions::{check_revision, paginate};
 use super::model::{FunctionConfiguration, FunctionRecord, LastUpdateStatus, State, VersionRecord};
 use super::{Registry, new_revision, now_timestamp, validate};
 use crate::RegistryError;
+use crate::tags::EGRESS_TAG;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -79,6 +80,8 @@ pub struct InvocationTarget {
     /// Without a reservation, the size of the pool it shares: the account's concurrency minus
     /// every function's reservation.
     pub unreserved_capacity: u32,
+    /// The egress profile the function's `lambkin:egress` tag names.
+    pub egress_profile: Option<String>,
 }
 
 /// Every version an invocation of one qualifier may run: the version it names and, for a
@@ -179,6 +182,7 @@ impl Registry {
             invoked_function_arn,
             reserved_concurrency: record.reserved_concurrency,
             unreserved_capacity,
+            egress_profile: record.tags.get(EGRESS_TAG).cloned(),
         })
     }
 

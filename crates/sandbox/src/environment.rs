@@ -10,6 +10,7 @@ use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
 use super::limits::MemoryLimiter;
 use super::logs::{self, LogBuffer, Report};
+use super::outbound::Outbound;
 use super::tmp_dirs::TmpDir;
 use super::tmp_quota::TmpQuota;
 use super::types::{Context, FunctionError as WitFunctionError};
@@ -142,10 +143,18 @@ pub struct ExecutionEnvironment {
     log_stream: String,
     /// The environment's `/tmp` on the host; removed when the environment goes.
     _tmp: TmpDir,
-    /// Init's duration and log, reported with the first invocation (a cold start).
-    pending_init: Option<(Duration, String)>,
+    /// How the environment started (Init or a restore), reported with its first invocation.
+    pending_start: Option<ColdStart>,
     /// False once an unhandled error left the instance in an unknown state.
     reusable: bool,
+}
+
+/// The start of an on-demand environment, told by its first invocation's log and REPORT.
+struct ColdStart {
+    restored: bool,
+    duration: Duration,
+    /// INIT_START or RESTORE_START and what the phase printed.
+    log: String,
 }
 
 /// An environment before Init: what `create` builds and `start` completes.
@@ -200,17 +209,6 @@ impl ExecutionEnvironment {
             Err(trap) => Err(unhandled(&mut store, &trap, "init", init_limit)),
         };
         let duration = started.elapsed();
-        if restored {
-            return match outcome {
-                Ok(bindings) => Ok(Self::assemble(
-                    function, store, bindings, log, log_stream, tmp, None,
-                )),
-                Err(error) => Err(InitFailure {
-                    log: log.take() + &logs::restore_report_line(duration, &error.error_type),
-                    error,
-                }),
-            };
-        }
         let (version, arn) = match &function.spec.managed_runtime {
             Some((runtime, arn)) => (format!("{runtime}.{RUNTIME_VERSION}"), arn.clone()),
             None => (
@@ -218,10 +216,24 @@ impl ExecutionEnvironment {
                 super::runtime_version_arn(&function.spec.region),
             ),
         };
-        let init_log = logs::init_log(&version, &arn, &log.take());
+        let (start_log, failure_line): (_, fn(Duration, &str) -> String) = if restored {
+            (
+                logs::restore_log(&version, &arn, &log.take()),
+                logs::restore_report_line,
+            )
+        } else {
+            (
+                logs::init_log(&version, &arn, &log.take()),
+                logs::init_report_line,
+            )
+        };
         match outcome {
             Ok(bindings) => {
-                let pending_init = Some((duration, init_log)).filter(|_| kind == Initialization::OnDemand);
+                let pending_start = (kind == Initialization::OnDemand).then_some(ColdStart {
+                    restored,
+                    duration,
+                    log: start_log,
+                });
                 Ok(Self::assemble(
                     function,
                     store,
@@ -229,11 +241,11 @@ impl ExecutionEnvironment {
                     log,
                     log_stream,
                     tmp,
-                    pending_init,
+                    pending_start,
                 ))
             }
             Err(error) => Err(InitFailure {
-                log: init_log + &logs::init_report_line(duration, &error.error_type),
+                log: start_log + &failure_line(duration, &error.error_type),
                 error,
             }),
         }
@@ -246,7 +258,7 @@ impl ExecutionEnvironment {
         log: LogBuffer,
         log_stream: String,
         tmp: TmpDir,
-        pending_init: Option<(Duration, String)>,
+        pending_start: Option<ColdStart>,
     ) -> ExecutionEnvironment {
         ExecutionEnvironment {
             function: function.clone(),
@@ -255,25 +267,38 @@ impl ExecutionEnvironment {
             log,
             log_stream,
             _tmp: tmp,
-            pending_init,
+            pending_start,
             reusable: true,
         }
     }
 
-    /// The Store with WASI (only `/tmp`, no sockets), limits and the epoch callback.
+    /// The Store with WASI (only `/tmp`; the network its egress profile allows), limits and the
+    /// epoch callback.
     pub(super) fn create(function: &PreparedFunction, kind: Initialization) -> anyhow::Result<Parts> {
         let spec = &function.spec;
         let tmp = function.sandbox.inner.tmp_dirs.take()?;
         let log = LogBuffer::default();
         let log_stream = log_stream_name(&spec.version);
+        let profile = match &function.egress {
+            Ok(profile) => profile.clone(),
+            Err(missing) => {
+                log.warn(&format!(
+                    "lambkin egress: the operator's policy has no profile {missing:?}: the function has no network"
+                ));
+                None
+            }
+        };
+        let outbound = Outbound::new(profile, function.sandbox.inner.egress.clone(), log.clone());
         let mut wasi = WasiCtxBuilder::new();
         wasi.envs(&env_vars::environment_for(spec, &log_stream, kind))
             .stdout(log.clone())
             .stderr(log.clone())
-            .allow_tcp(false)
+            // Every TCP bind and connect goes through the profile's check, which refuses all
+            // of them without a profile (and logs and counts each refusal).
+            .allow_tcp(true)
             .allow_udp(false)
-            .allow_ip_name_lookup(false)
-            .socket_addr_check(|_, _| Box::pin(async { false }))
+            .allow_ip_name_lookup(outbound.allows_tcp())
+            .socket_addr_check(outbound.socket_check())
             .preopened_dir(tmp.path(), "/tmp", FsPerms::ReadWrite)?;
         let read_only = [
             (&spec.opt_dir, "/opt"),
@@ -298,6 +323,8 @@ impl ExecutionEnvironment {
             timed_out: false,
             panic_message: None,
             stream: None,
+            http: wasmtime_wasi_http::WasiHttpCtx::new(),
+            outbound,
             unstreamed: Vec::new(),
         };
         let mut store = function.new_store(state);
@@ -363,20 +390,27 @@ impl ExecutionEnvironment {
         };
         let duration = started.elapsed();
         self.store.data_mut().stream = None;
-        let init = self.pending_init.take();
+        let start = self.pending_start.take();
+        let phase = |restored: bool| {
+            start
+                .as_ref()
+                .filter(|s| s.restored == restored)
+                .map(|s| s.duration)
+        };
         let report = Report {
             request_id: request_id.clone(),
             duration,
             memory_size_mb: spec.memory_mb,
             max_memory_used_mb: logs::megabytes(self.store.data().limiter.peak_bytes),
-            init_duration: init.as_ref().map(|(d, _)| *d),
+            init_duration: phase(false),
+            restore_duration: phase(true),
         };
         let error_line = match &result {
             Err(e) if !self.reusable => Some(e.error_message.as_str()),
             _ => None,
         };
         let log = logs::invocation_log(
-            init.as_ref().map(|(_, log)| log.as_str()),
+            start.as_ref().map(|s| s.log.as_str()),
             &spec.version,
             &self.log.take(),
             error_line,

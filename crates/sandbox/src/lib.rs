@@ -12,6 +12,7 @@ mod env_vars;
 mod environment;
 mod limits;
 pub mod logs;
+mod outbound;
 mod snapshot;
 mod tmp_dirs;
 mod tmp_quota;
@@ -95,6 +96,10 @@ pub struct SandboxConfig {
     pub environments: u32,
     /// Compiles and snapshot Inits that may run at once.
     pub compile_workers: usize,
+    /// The operator's egress profiles; a function names one with [`FunctionSpec::egress_profile`].
+    pub egress_policy: Arc<lambkin_egress::Policy>,
+    /// lambkin's own listeners: no guest connects to them unless its profile names them.
+    pub own_listeners: Vec<std::net::SocketAddr>,
 }
 
 impl Default for SandboxConfig {
@@ -106,6 +111,8 @@ impl Default for SandboxConfig {
             environments_dir: None,
             environments: engine::default_environments(),
             compile_workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            egress_policy: Arc::default(),
+            own_listeners: Vec::new(),
         }
     }
 }
@@ -137,6 +144,9 @@ pub struct FunctionSpec {
     /// The code is a snapshot taken after Init ([`Sandbox::snapshot`]): its environments are
     /// restored (`snap-start`) and skip Init.
     pub restored: bool,
+    /// The egress profile of the operator's policy the function may reach the network through
+    /// (its `lambkin:egress` tag); without one it has no network.
+    pub egress_profile: Option<String>,
 }
 
 impl FunctionSpec {
@@ -157,6 +167,7 @@ impl FunctionSpec {
             runtime_dir: None,
             managed_runtime: None,
             restored: false,
+            egress_profile: None,
         }
     }
 }
@@ -171,6 +182,9 @@ pub struct Code {
 /// A function version ready to start environments: built once, at deploy time.
 pub struct PreparedFunction {
     pub spec: FunctionSpec,
+    /// The profile `spec.egress_profile` names: `Err` with the name when the policy lacks it
+    /// (the function then has no network, and each Init says why).
+    egress: Result<Option<Arc<lambkin_egress::Profile>>, String>,
     pre: FunctionPre<EnvState>,
     sandbox: Sandbox,
     /// Keeps the code shared while this version is prepared (see [`Sandbox::load`]).
@@ -200,6 +214,8 @@ struct SandboxInner {
     environments: u32,
     /// The environments' `/tmp` directories.
     tmp_dirs: tmp_dirs::TmpDirPool,
+    egress_policy: Arc<lambkin_egress::Policy>,
+    egress: Arc<outbound::EgressShared>,
     /// Keeps the default environments directory alive (and removes it with the sandbox).
     _owned_environments_dir: Option<tempfile::TempDir>,
     pooling: bool,
@@ -238,6 +254,11 @@ impl Sandbox {
                 workers: tokio::sync::Semaphore::new(compile_workers),
                 environments,
                 tmp_dirs: tmp_dirs::TmpDirPool::new(environments_dir)?,
+                egress_policy: config.egress_policy,
+                egress: Arc::new(outbound::EgressShared {
+                    own_listeners: config.own_listeners,
+                    denials: AtomicU64::new(0),
+                }),
                 _owned_environments_dir: owned,
                 pooling,
                 _ticker: ticker,
@@ -248,6 +269,16 @@ impl Sandbox {
     /// How many times code was compiled (not found in the compile cache) since the start.
     pub fn compiles(&self) -> u64 {
         self.inner.compiles.load(Ordering::Relaxed)
+    }
+
+    /// Outbound connections refused by egress policy since the start.
+    pub fn egress_denials(&self) -> u64 {
+        self.inner.egress.denials.load(Ordering::Relaxed)
+    }
+
+    /// The operator's egress policy.
+    pub fn egress_policy(&self) -> &lambkin_egress::Policy {
+        &self.inner.egress_policy
     }
 
     /// How many execution environments may exist at once.
@@ -347,8 +378,18 @@ impl Sandbox {
             .instantiate_pre(&code.component)
             .map_err(|e| SandboxError::NotAFunction(format!("{e:#}")))?;
         let pre = FunctionPre::new(instance_pre).map_err(|e| SandboxError::NotAFunction(format!("{e:#}")))?;
+        let egress = match &spec.egress_profile {
+            None => Ok(None),
+            Some(name) => self
+                .inner
+                .egress_policy
+                .profile(name)
+                .map(Some)
+                .ok_or_else(|| name.clone()),
+        };
         Ok(Arc::new(PreparedFunction {
             spec,
+            egress,
             pre,
             sandbox: self.clone(),
             _code: code.clone(),
@@ -365,6 +406,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 fn build_linker(engine: &Engine) -> wasmtime::Result<Linker<EnvState>> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
     runtime::add_to_linker::<EnvState, HasSelf<EnvState>>(&mut linker, |s| s)?;
     tmp_quota::add_to_linker(&mut linker)?;
     Ok(linker)
@@ -384,6 +426,9 @@ pub struct EnvState {
     panic_message: Option<String>,
     /// Where streamed chunks go during a streaming invocation.
     stream: Option<UnboundedSender<Streamed>>,
+    /// wasi:http's state, and the hooks that send its requests under the egress profile.
+    http: wasmtime_wasi_http::WasiHttpCtx,
+    outbound: outbound::Outbound,
     /// Chunks written during an invocation that is not streamed: Lambda answers a plain Invoke
     /// of a streaming function with them, buffered (at most one byte past the response limit
     /// is kept, to tell that it was passed).
@@ -395,6 +440,16 @@ impl WasiView for EnvState {
         WasiCtxView {
             ctx: &mut self.wasi,
             table: &mut self.table,
+        }
+    }
+}
+
+impl wasmtime_wasi_http::WasiHttpView for EnvState {
+    fn http(&mut self) -> wasmtime_wasi_http::WasiHttpCtxView<'_> {
+        wasmtime_wasi_http::WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.outbound,
         }
     }
 }

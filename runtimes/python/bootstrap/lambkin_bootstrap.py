@@ -64,7 +64,7 @@ PRELOAD = (
     "numbers", "pprint", "statistics", "unicodedata", "zoneinfo", "xml.etree.ElementTree",
     "xml.dom.minidom", "email", "email.message", "email.parser", "email.utils", "mimetypes",
     "configparser", "tomllib", "shlex", "difflib", "fnmatch", "glob",
-    # web-ish (no sockets here, but the parsing helpers are everyday imports)
+    # web-ish (urllib.request goes out through wasi:http: lambkin_http)
     "urllib", "urllib.parse", "http", "http.client", "http.cookies",
     # files and paths
     "pathlib", "shutil", "tempfile", "stat", "zipfile", "tarfile",
@@ -94,6 +94,11 @@ def _preload(names):
 
 
 PRELOAD_MISSING = _preload(PRELOAD)
+
+# urlopen() and urllib's default openers send through wasi:http, under the egress policy.
+import lambkin_http  # noqa: E402
+
+lambkin_http.install()
 
 
 def _adapt_asyncio():

@@ -1,5 +1,6 @@
 // The globals a Node handler expects, installed when the runtime's bundle is evaluated (at build
-// time, under wizer): process, Buffer, global, Node's timers, Lambda's console, awslambda.
+// time, under wizer): process, Buffer, global, Node's timers, Lambda's console, awslambda, and
+// fetch (StarlingMonkey's, over wasi:http) counted as pending work while it runs.
 
 import { Buffer } from 'buffer';
 import process from './process.js';
@@ -14,3 +15,23 @@ g.Buffer = Buffer;
 timers.install(g);
 g.console = console;
 g.awslambda = awslambda;
+
+// A request in flight, or a body being read, keeps the loop open (an async handler awaiting it
+// has not been abandoned).
+if (typeof g.fetch === 'function') {
+  const nativeFetch = g.fetch;
+  g.fetch = function fetch(...args) {
+    return timers.keepsLoopAlive(nativeFetch.apply(this, args));
+  };
+  for (const method of ['arrayBuffer', 'blob', 'bytes', 'formData', 'json', 'text']) {
+    const read = g.Response?.prototype?.[method];
+    if (typeof read !== 'function') continue;
+    Object.defineProperty(g.Response.prototype, method, {
+      value: function (...args) {
+        return timers.keepsLoopAlive(read.apply(this, args));
+      },
+      writable: true,
+      configurable: true,
+    });
+  }
+}

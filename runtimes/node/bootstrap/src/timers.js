@@ -1,7 +1,7 @@
 // Node's timers over StarlingMonkey's: Timeout objects with ref/unref/refresh, setImmediate, and
-// a count of the timers still referenced, which is what "the event loop is empty" means here
-// (context.callbackWaitsForEmptyEventLoop). The functions have no network, so no other source of
-// pending work exists once the microtask queue drains.
+// a count of what still holds the event loop open — referenced timers and network work in
+// flight (see `keepsLoopAlive`) — which is what "the event loop is empty" means here
+// (context.callbackWaitsForEmptyEventLoop, Runtime.NodeJsExit).
 
 const native = {
   setTimeout: globalThis.setTimeout,
@@ -27,14 +27,17 @@ function guarded(callback, args) {
     uncaught(e);
   }
 }
-const idleWaiters = [];
+// Called once no referenced timer is left; a Set, so that a waiter given up on is dropped.
+const idleWaiters = new Set();
 
 function changed(delta) {
   referenced += delta;
-  if (referenced === 0 && idleWaiters.length) {
+  if (referenced === 0 && idleWaiters.size) {
     native.setTimeout(() => {
       if (referenced !== 0) return;
-      for (const resolve of idleWaiters.splice(0)) resolve();
+      const waiters = [...idleWaiters];
+      idleWaiters.clear();
+      for (const wake of waiters) wake();
     }, 0);
   }
 }
@@ -167,7 +170,38 @@ export function clearImmediate(i) {
 /** Resolves once no referenced timer is left (at once if none is). */
 export function whenIdle() {
   if (referenced === 0) return Promise.resolve();
-  return new Promise((resolve) => idleWaiters.push(resolve));
+  return new Promise((resolve) => idleWaiters.add(resolve));
+}
+
+/** Node's 'beforeExit': calls `onEmpty` once the event loop is empty, that is when the microtask
+ * queue has drained (a macrotask runs) and no referenced timer is left, unless the returned
+ * function is called first to stop watching. */
+export function onLoopEmpty(onEmpty) {
+  let timer = null;
+  let stopped = false;
+  const check = () => {
+    timer = native.setTimeout(() => {
+      timer = null;
+      if (stopped) return;
+      if (referenced === 0) onEmpty();
+      else idleWaiters.add(check);
+    }, 0);
+  };
+  check();
+  return () => {
+    stopped = true;
+    idleWaiters.delete(check);
+    if (timer !== null) native.clearTimeout(timer);
+  };
+}
+
+/** Counts `promise` as pending work until it settles, as Node counts an open socket: fetch and
+ * its body reads hold the event loop open. Returns `promise`. */
+export function keepsLoopAlive(promise) {
+  changed(+1);
+  const done = () => changed(-1);
+  promise.then(done, done);
+  return promise;
 }
 
 /** How many referenced timers are pending. */
