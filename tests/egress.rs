@@ -170,15 +170,40 @@ fn invoke(port: u16, name: &str, event: Value) -> Answer {
     }
 }
 
+/// The fetch example of a runtime: its code as a zip, and its handler.
+fn fetch_example(runtime: &str) -> (Vec<u8>, &'static str) {
+    let (dir, file, handler) = match runtime {
+        "provided.al2023" => return (support::example_bytes("fetch"), "fetch.wasm"),
+        "python3.14" => (
+            "python/fetch",
+            "lambda_function.py",
+            "lambda_function.lambda_handler",
+        ),
+        _ => ("node/fetch", "index.mjs", "index.handler"),
+    };
+    let source =
+        std::fs::read(support::repo_root().join("examples").join(dir).join(file)).expect("example source");
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    writer
+        .start_file(file, zip::write::SimpleFileOptions::default())
+        .expect("zip");
+    writer.write_all(&source).expect("zip");
+    (writer.finish().expect("zip").into_inner(), handler)
+}
+
 fn create(port: u16, name: &str, egress: Option<&str>, timeout: u32) {
-    let zip = base64::engine::general_purpose::STANDARD.encode(support::example_bytes("fetch"));
+    create_on(port, "provided.al2023", name, egress, timeout);
+}
+
+fn create_on(port: u16, runtime: &str, name: &str, egress: Option<&str>, timeout: u32) {
+    let (code, handler) = fetch_example(runtime);
     let mut body = json!({
         "FunctionName": name,
         "Role": support::server::ROLE,
-        "Runtime": "provided.al2023",
-        "Handler": "fetch.wasm",
+        "Runtime": runtime,
+        "Handler": handler,
         "Timeout": timeout,
-        "Code": { "ZipFile": zip },
+        "Code": { "ZipFile": base64::engine::general_purpose::STANDARD.encode(code) },
     });
     if let Some(profile) = egress {
         body["Tags"] = json!({ "lambkin:egress": profile });
@@ -251,7 +276,7 @@ tcp = ["0.0.0.0/0:*"]
     );
     let policy_file = data.path().join("egress.toml");
     std::fs::write(&policy_file, policy).expect("policy file");
-    let _server = Reaped(serve(
+    let server = Reaped(serve(
         port,
         &data.path().join("data"),
         &["--egress-policy", policy_file.to_str().expect("utf-8 path")],
@@ -409,4 +434,88 @@ tcp = ["0.0.0.0/0:*"]
     );
     assert!(!again.function_error, "{}", again.body);
     assert!(again.log.contains("Init Duration"), "{}", again.log);
+
+    managed_runtimes_reach_the_same_servers(port, &http, &https);
+    drop(server);
+}
+
+/// Python's urllib.request and Node's fetch, through the runtimes' wasi:http: the same bytes
+/// back over http and https, the same refusals.
+fn managed_runtimes_reach_the_same_servers(port: u16, http: &Upstream, https: &Upstream) {
+    for runtime in ["python3.14", "nodejs22.x"] {
+        let allowed = format!("net-{}", &runtime[..4]);
+        let bare = format!("net-{}-none", &runtime[..4]);
+        // The runtime compiles on its first function: give it time.
+        create_on(port, runtime, &allowed, Some("test"), 30);
+        create_on(port, runtime, &bare, None, 30);
+        let before = (http.reached(), https.reached());
+        let got = invoke(
+            port,
+            &allowed,
+            json!({"url": format!("http://127.0.0.1:{}/from/{runtime}", http.port), "method": "POST", "body": "hi", "headers": {"content-type": "text/plain"}}),
+        );
+        assert!(!got.function_error, "{runtime}: {} {}", got.body, got.log);
+        assert_eq!(got.body["status"], 200, "{runtime}: {}", got.body);
+        assert_eq!(
+            got.body["headers"]["x-upstream"], "http",
+            "{runtime}: {}",
+            got.body
+        );
+        let seen: Value = serde_json::from_str(got.body["body"].as_str().expect("body")).expect("JSON");
+        assert_eq!(
+            (
+                seen["method"].as_str(),
+                seen["path"].as_str(),
+                seen["body"].as_str()
+            ),
+            (
+                Some("POST"),
+                Some(format!("/from/{runtime}").as_str()),
+                Some("hi")
+            ),
+            "{runtime}: {seen}"
+        );
+        let got = invoke(
+            port,
+            &allowed,
+            json!({"url": format!("https://127.0.0.1:{}/tls", https.port)}),
+        );
+        assert!(!got.function_error, "{runtime}: {} {}", got.body, got.log);
+        assert_eq!(
+            got.body["headers"]["x-upstream"], "https",
+            "{runtime}: {}",
+            got.body
+        );
+        assert_eq!(
+            (http.reached(), https.reached()),
+            (before.0 + 1, before.1 + 1),
+            "{runtime}"
+        );
+
+        let refusal = invoke(
+            port,
+            &bare,
+            json!({"url": format!("http://127.0.0.1:{}/", http.port)}),
+        );
+        refused(&refusal);
+        let refusal = invoke(
+            port,
+            &allowed,
+            json!({"url": "http://169.254.169.254/latest/meta-data/"}),
+        );
+        let message = refused(&refusal);
+        if runtime.starts_with("python") {
+            // urllib's URLError carries the host's words.
+            assert_eq!(refusal.body["errorType"], "URLError", "{}", refusal.body);
+            assert!(
+                message.contains("lambkin egress denied http://169.254.169.254:80: no http pattern"),
+                "{message}"
+            );
+        }
+        assert_eq!(
+            (http.reached(), https.reached()),
+            (before.0 + 1, before.1 + 1),
+            "{runtime}: a refused call reached a server"
+        );
+    }
 }
