@@ -34,7 +34,7 @@ fn main() {
     let url = format!("http://127.0.0.1:{port}/");
 
     let policy = Policy::parse(
-        &format!("[profiles.bench]\nhttp = [\"http://127.0.0.1:{port}\"]\n"),
+        &format!("[profiles.bench]\nhttp = [\"http://127.0.0.1:{port}\"]\nmax_connections = 100000\n"),
         std::path::Path::new("."),
     )
     .expect("policy");
@@ -87,9 +87,14 @@ fn main() {
     for round in 0..=rounds {
         let mut timed = [Duration::ZERO; 4];
         let started = Instant::now();
-        for _ in 0..PER_ROUND {
+        for i in 0..PER_ROUND {
             let invocation = runtime.block_on(fetch_env.invoke(request(&get_payload)));
-            assert!(invocation.result.is_ok(), "{:?}", invocation.result);
+            assert!(
+                invocation.result.is_ok(),
+                "round {round} call {i}: {:?} {}",
+                invocation.result,
+                invocation.log
+            );
         }
         timed[0] = started.elapsed();
         let started = Instant::now();

@@ -211,6 +211,15 @@ async fn exchange(
     max_response_bytes: u64,
     permit: tokio::sync::OwnedSemaphorePermit,
 ) -> Result<(http::Response<WasiBody>, IoFuture), HttpError> {
+    if has_no_body(&request) {
+        // Sent as it is, hyper would frame a body nobody declared (chunked) and could drop it
+        // when the answer came first, failing the guest's finish of its (empty) body: the
+        // request goes without one, and what the guest writes is read and dropped.
+        let body = std::mem::replace(request.body_mut(), empty_body());
+        tokio::spawn(async move {
+            let _ = tokio::time::timeout(DISCARD_WAIT, discard(body)).await;
+        });
+    }
     let (mut sender, connection) =
         hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
     // The request line carries the path only; the Host header the authority.
@@ -249,4 +258,28 @@ async fn exchange(
         None => Box::new(connection),
     };
     Ok((response, io))
+}
+
+/// A request that declares no body: `Content-Length: 0`, or neither a length nor chunked
+/// framing on a method whose requests have no body (GET, HEAD, DELETE, OPTIONS, TRACE).
+fn has_no_body(request: &http::Request<WasiBody>) -> bool {
+    let headers = request.headers();
+    if let Some(length) = headers.get(http::header::CONTENT_LENGTH) {
+        return length.as_bytes() == b"0";
+    }
+    !headers.contains_key(http::header::TRANSFER_ENCODING)
+        && matches!(
+            *request.method(),
+            http::Method::GET
+                | http::Method::HEAD
+                | http::Method::DELETE
+                | http::Method::OPTIONS
+                | http::Method::TRACE
+        )
+}
+
+fn empty_body() -> WasiBody {
+    http_body_util::Empty::new()
+        .map_err(|never| match never {})
+        .boxed_unsync()
 }
