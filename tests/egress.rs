@@ -1,5 +1,5 @@
 //! Outbound networking under the operator's egress policy, on a real `lambkin serve`: the
-//! `fetch` example calls a real HTTP server, an HTTPS server whose certificate a test CA signed,
+//! `fetch` examples (Rust, Python, Node.js) call a real HTTP server, an HTTPS server whose certificate a test CA signed,
 //! and a TCP echo server, all on loopback and each counting what reaches it. Allowed calls get
 //! the servers' bytes back; refused ones fail inside the guest with the rule that refused them,
 //! a WARN line in the function's log, and nothing reaching any server.
@@ -435,13 +435,13 @@ tcp = ["0.0.0.0/0:*"]
     assert!(!again.function_error, "{}", again.body);
     assert!(again.log.contains("Init Duration"), "{}", again.log);
 
-    managed_runtimes_reach_the_same_servers(port, &http, &https);
+    managed_runtimes_reach_the_same_servers(port, &http, &https, &echo);
     drop(server);
 }
 
 /// Python's urllib.request and Node's fetch, through the runtimes' wasi:http: the same bytes
 /// back over http and https, the same refusals.
-fn managed_runtimes_reach_the_same_servers(port: u16, http: &Upstream, https: &Upstream) {
+fn managed_runtimes_reach_the_same_servers(port: u16, http: &Upstream, https: &Upstream, echo: &Upstream) {
     for runtime in ["python3.14", "nodejs22.x"] {
         let allowed = format!("net-{}", &runtime[..4]);
         let bare = format!("net-{}-none", &runtime[..4]);
@@ -517,5 +517,38 @@ fn managed_runtimes_reach_the_same_servers(port: u16, http: &Upstream, https: &U
             (before.0 + 1, before.1 + 1),
             "{runtime}: a refused call reached a server"
         );
+        if runtime.starts_with("python") {
+            // Python's socket module is wasi-libc's, over wasi:sockets.
+            let echoed = echo.reached();
+            let got = invoke(
+                port,
+                &allowed,
+                json!({"tcp": format!("127.0.0.1:{}", echo.port), "send": "python over tcp"}),
+            );
+            assert!(!got.function_error, "{} {}", got.body, got.log);
+            assert_eq!(got.body["received"], "python over tcp");
+            // Without a TCP rule there are no name lookups either: Python's socket looks even
+            // an address literal up first.
+            let refusal = invoke(
+                port,
+                &bare,
+                json!({"tcp": format!("127.0.0.1:{}", echo.port), "send": "x"}),
+            );
+            assert_eq!(refusal.body["errorType"], "gaierror", "{}", refusal.body);
+            // A destination outside the profile's TCP rules: refused at connect.
+            let reached = http.reached();
+            let refusal = invoke(
+                port,
+                &allowed,
+                json!({"tcp": format!("127.0.0.1:{}", http.port), "send": "x"}),
+            );
+            assert_eq!(refusal.body["errorType"], "PermissionError", "{}", refusal.body);
+            refused(&refusal);
+            assert_eq!(
+                (echo.reached(), http.reached()),
+                (echoed + 1, reached),
+                "a refused connection reached a server"
+            );
+        }
     }
 }

@@ -1,11 +1,22 @@
-"""fetch: calls the event's `url` with urllib.request (optional `method`, `headers`, `body`) and
-answers the status, headers and body; it reaches only what the function's egress profile
-allows (the Python twin of examples/fetch)."""
+"""fetch: calls what its event names — an HTTP request with urllib.request (`url`, optional
+`method`, `headers`, `body`) or a TCP exchange with socket (`tcp` as `host:port`, `send`, read
+until the peer closes) — and answers what came back; it reaches only what the function's egress
+profile allows (the Python twin of examples/fetch)."""
 
+import socket
 import urllib.request
 
 
 def lambda_handler(event, context):
+    if "tcp" in event:
+        host, port = event["tcp"].rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=10) as conn:
+            conn.sendall(event.get("send", "").encode())
+            conn.shutdown(socket.SHUT_WR)
+            chunks = []
+            while chunk := conn.recv(65536):
+                chunks.append(chunk)
+        return {"received": b"".join(chunks).decode()}
     body = event.get("body")
     request = urllib.request.Request(
         event["url"],
