@@ -484,3 +484,34 @@ fn invoke_runs_python_and_node_sources_with_their_runtime() {
         text(&out.stderr)
     );
 }
+
+/// `--allow-net` gives a local run network: the named origin answers, and without the flag the
+/// same call is refused with the rule.
+#[test]
+fn invoke_allow_net_opens_only_what_it_names() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut head = [0u8; 1024];
+            let _ = stream.read(&mut head);
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nlocal");
+        }
+    });
+    let url = format!("http://127.0.0.1:{port}/");
+    let payload = serde_json::json!({ "url": url }).to_string();
+    let allowed = format!("--allow-net=http://127.0.0.1:{port}");
+    let out = invoke("fetch", &["--payload", &payload, &allowed]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!((answer["status"].as_u64(), answer["body"].as_str()), (Some(200), Some("local")), "{answer}");
+
+    let out = invoke("fetch", &["--payload", &payload]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("has no egress profile"), "{}", text(&out.stdout));
+    // `--allow-net` alone still refuses loopback: only an address literal names it.
+    let out = invoke("fetch", &["--payload", &payload, "--allow-net"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("is a loopback address"), "{}", text(&out.stdout));
+    assert!(text(&out.stderr).contains("\tWARN\tlambkin egress denied"), "{}", text(&out.stderr));
+}

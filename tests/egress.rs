@@ -264,6 +264,11 @@ ca_files = ["ca.pem"]
 [profiles.loopback]
 http = ["http://127.0.0.1:*", "http://localhost:*"]
 
+# The test server, with responses capped at 16 bytes.
+[profiles.tiny]
+http = ["http://127.0.0.1:{http}"]
+max_response_bytes = 16
+
 # Every origin and destination by wildcard: names none of the refused ranges.
 [profiles.wide]
 http = ["http://*:*"]
@@ -287,6 +292,7 @@ tcp = ["0.0.0.0/0:*"]
     create(port, "net-loopback", Some("loopback"), 3);
     create(port, "net-wide", Some("wide"), 3);
     create(port, "net-slow", Some("test"), 1);
+    create(port, "net-tiny", Some("tiny"), 3);
 
     // Allowed: the servers' own bytes come back, a request body goes out.
     let got = invoke(
@@ -394,6 +400,12 @@ tcp = ["0.0.0.0/0:*"]
     assert!(!got.function_error, "{}", got.body);
     assert_eq!(http.reached(), 2);
 
+    // A profile's cap on response bytes: the body past it is an error, not a truncation.
+    let got = invoke(port, "net-tiny", json!({"url": format!("http://127.0.0.1:{}/long/enough/to/pass/the/cap", http.port)}));
+    assert!(got.function_error, "{}", got.body);
+    assert!(got.body["errorMessage"].as_str().unwrap_or_default().contains("HttpResponseBodySize"), "{}", got.body);
+    assert_eq!(http.reached(), 3);
+
     // A tag set later applies to the function's next environments.
     let tagged = request(
         port,
@@ -410,7 +422,7 @@ tcp = ["0.0.0.0/0:*"]
         json!({"url": format!("http://127.0.0.1:{}/", http.port)}),
     );
     assert!(!got.function_error, "{}", got.body);
-    assert_eq!(http.reached(), 3);
+    assert_eq!(http.reached(), 4);
 
     // The function's Timeout covers the wait on an upstream that never answers.
     let started = Instant::now();

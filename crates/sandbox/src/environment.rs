@@ -171,8 +171,9 @@ impl ExecutionEnvironment {
         Self::start_as(function, Initialization::OnDemand).await
     }
 
-    /// Creates an environment of the given kind and runs Init. Only an on-demand environment's
-    /// first invocation reports Init Duration: the others were initialised ahead of it.
+    /// Creates an environment of the given kind and runs Init (or restores its snapshot). The
+    /// first invocation of an on-demand environment reports Init Duration, of a restored one
+    /// Restore Duration; a provisioned one's reports neither (it started ahead of its calls).
     pub async fn start_as(
         function: &Arc<PreparedFunction>,
         kind: Initialization,
@@ -229,7 +230,7 @@ impl ExecutionEnvironment {
         };
         match outcome {
             Ok(bindings) => {
-                let pending_start = (kind == Initialization::OnDemand).then_some(ColdStart {
+                let pending_start = (kind != Initialization::Provisioned).then_some(ColdStart {
                     restored,
                     duration,
                     log: start_log,
