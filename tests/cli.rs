@@ -495,7 +495,8 @@ fn invoke_allow_net_opens_only_what_it_names() {
         for mut stream in listener.incoming().flatten() {
             let mut head = [0u8; 1024];
             let _ = stream.read(&mut head);
-            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nlocal");
+            let _ =
+                stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nlocal");
         }
     });
     let url = format!("http://127.0.0.1:{port}/");
@@ -504,14 +505,30 @@ fn invoke_allow_net_opens_only_what_it_names() {
     let out = invoke("fetch", &["--payload", &payload, &allowed]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let answer: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    assert_eq!((answer["status"].as_u64(), answer["body"].as_str()), (Some(200), Some("local")), "{answer}");
+    assert_eq!(
+        (answer["status"].as_u64(), answer["body"].as_str()),
+        (Some(200), Some("local")),
+        "{answer}"
+    );
 
     let out = invoke("fetch", &["--payload", &payload]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("has no egress profile"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("has no egress profile"),
+        "{}",
+        text(&out.stdout)
+    );
     // `--allow-net` alone still refuses loopback: only an address literal names it.
     let out = invoke("fetch", &["--payload", &payload, "--allow-net"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("is a loopback address"), "{}", text(&out.stdout));
-    assert!(text(&out.stderr).contains("\tWARN\tlambkin egress denied"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("is a loopback address"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(
+        text(&out.stderr).contains("\tWARN\tlambkin egress denied"),
+        "{}",
+        text(&out.stderr)
+    );
 }

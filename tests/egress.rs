@@ -293,6 +293,7 @@ tcp = ["0.0.0.0/0:*"]
     create(port, "net-wide", Some("wide"), 3);
     create(port, "net-slow", Some("test"), 1);
     create(port, "net-tiny", Some("tiny"), 3);
+    create(port, "net-missing", Some("missing"), 3);
 
     // Allowed: the servers' own bytes come back, a request body goes out.
     let got = invoke(
@@ -400,10 +401,35 @@ tcp = ["0.0.0.0/0:*"]
     assert!(!got.function_error, "{}", got.body);
     assert_eq!(http.reached(), 2);
 
+    // A tag naming a profile the policy lacks: no network, and Init says why.
+    let got = invoke(
+        port,
+        "net-missing",
+        json!({"url": format!("http://127.0.0.1:{}/", http.port)}),
+    );
+    assert!(refused(&got).contains("has no egress profile"), "{}", got.body);
+    assert!(
+        got.log
+            .contains("the operator's policy has no profile \"missing\""),
+        "{}",
+        got.log
+    );
+
     // A profile's cap on response bytes: the body past it is an error, not a truncation.
-    let got = invoke(port, "net-tiny", json!({"url": format!("http://127.0.0.1:{}/long/enough/to/pass/the/cap", http.port)}));
+    let got = invoke(
+        port,
+        "net-tiny",
+        json!({"url": format!("http://127.0.0.1:{}/long/enough/to/pass/the/cap", http.port)}),
+    );
     assert!(got.function_error, "{}", got.body);
-    assert!(got.body["errorMessage"].as_str().unwrap_or_default().contains("HttpResponseBodySize"), "{}", got.body);
+    assert!(
+        got.body["errorMessage"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("HttpResponseBodySize"),
+        "{}",
+        got.body
+    );
     assert_eq!(http.reached(), 3);
 
     // A tag set later applies to the function's next environments.

@@ -1,6 +1,7 @@
 //! The crate graph points one way: each of lambkin's crates may depend only on the crates below
 //! it. `cargo metadata` reads the manifests as cargo does, so a dependency added upward (say, the
-//! registry on the sandbox, or the sandbox on anything of lambkin) fails here.
+//! registry on the sandbox, or the sandbox on anything of lambkin but its egress policy) fails
+//! here.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
@@ -9,11 +10,18 @@ use std::process::Command;
 /// dependencies; tests and benchmarks may use anything).
 const ALLOWED: &[(&str, &[&str])] = &[
     ("lambkin-protocol", &[]),
-    ("lambkin-sandbox", &[]),
+    // The egress policy is a capability the sandbox plugs in; it knows nothing of wasmtime.
+    ("lambkin-egress", &[]),
+    ("lambkin-sandbox", &["lambkin-egress"]),
     ("lambkin-registry", &[]),
     (
         "lambkin-invoke",
-        &["lambkin-sandbox", "lambkin-registry", "lambkin-protocol"],
+        &[
+            "lambkin-sandbox",
+            "lambkin-registry",
+            "lambkin-protocol",
+            "lambkin-egress",
+        ],
     ),
     (
         "lambkin-api",
@@ -22,6 +30,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "lambkin-registry",
             "lambkin-sandbox",
             "lambkin-protocol",
+            "lambkin-egress",
         ],
     ),
     (
@@ -32,6 +41,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "lambkin-registry",
             "lambkin-sandbox",
             "lambkin-protocol",
+            "lambkin-egress",
         ],
     ),
     ("lambkin", &["lambkin-macros", "lambkin-protocol"]),

@@ -24,7 +24,7 @@ pub enum Command {
     /// Run the server (the AWS Lambda API) on the listen address.
     Serve(Box<ServeArgs>),
     /// Run a function once, locally, in a fresh execution environment.
-    Invoke(InvokeArgs),
+    Invoke(Box<InvokeArgs>),
 }
 
 /// Settings every command shares.

@@ -33,7 +33,7 @@ async fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let result = match Cli::parse().command {
-        Command::Invoke(args) => lambkin_host::local::run(args, RUNTIMES).await,
+        Command::Invoke(args) => lambkin_host::local::run(*args, RUNTIMES).await,
         Command::Serve(args) => lambkin_host::serve::run(*args, RUNTIMES)
             .await
             .map(|()| ExitCode::SUCCESS),

@@ -1,8 +1,9 @@
 //! The sandbox: every function runs as a WebAssembly component in wasmtime.
 //!
 //! One [`Sandbox`] per process holds the engine (pooling allocator when the address space allows,
-//! epoch interruption driven by one ticker thread), the linker (WASI with only `/tmp`, plus the
-//! `lambkin:function/runtime` imports) and the compile cache. [`Sandbox::prepare`] builds one
+//! epoch interruption driven by one ticker thread), the linker (WASI with only `/tmp`, wasi:http
+//! and wasi:sockets behind the function's egress profile, plus the `lambkin:function/runtime`
+//! imports) and the compile cache. [`Sandbox::prepare`] builds one
 //! `InstancePre` per function version; an [`ExecutionEnvironment`] is one instance of it with its
 //! own Store and `/tmp`.
 
