@@ -342,12 +342,22 @@ tcp = ["0.0.0.0/0:*"]
         json!({"url": format!("http://127.0.0.1:{}/", http.port)}),
     ));
     assert!(message.contains("has no egress profile"), "{message}");
-    let message = refused(&invoke(
+    let tcp_refusal = invoke(
         port,
         "net-none",
         json!({"tcp": format!("127.0.0.1:{}", echo.port)}),
-    ));
+    );
+    let message = refused(&tcp_refusal);
     assert!(message.contains("connecting to 127.0.0.1"), "{message}");
+    // The WARN line names the connection refused, not the implicit bind before it.
+    assert!(
+        tcp_refusal.log.contains(&format!(
+            "lambkin egress denied tcp://127.0.0.1:{}: the function has no egress profile",
+            echo.port
+        )),
+        "{}",
+        tcp_refusal.log
+    );
     let message = refused(&invoke(
         port,
         "net-test",
@@ -426,7 +436,7 @@ tcp = ["0.0.0.0/0:*"]
         got.body["errorMessage"]
             .as_str()
             .unwrap_or_default()
-            .contains("HttpResponseBodySize"),
+            .contains("response body size exceeds limit: 16 bytes"),
         "{}",
         got.body
     );

@@ -68,14 +68,13 @@ impl Outbound {
         let log = self.log.clone();
         move |addr, use_| {
             let verdict = match (&profile, use_) {
-                (Some(profile), SocketAddrUse::TcpConnect) => profile.check_tcp(addr, &shared.own_listeners),
                 // wasmtime-wasi checks the implicit bind of an unbound socket's connect as a
-                // bind to the unspecified address, port 0; listening is checked apart.
-                (Some(profile), SocketAddrUse::TcpBind)
-                    if profile.allows_tcp() && addr.ip().is_unspecified() && addr.port() == 0 =>
-                {
+                // bind to the unspecified address, port 0: harmless alone (listening is checked
+                // apart), and the connect that follows is what is checked and refused.
+                (_, SocketAddrUse::TcpBind) if addr.ip().is_unspecified() && addr.port() == 0 => {
                     return Box::pin(async { true });
                 }
+                (Some(profile), SocketAddrUse::TcpConnect) => profile.check_tcp(addr, &shared.own_listeners),
                 (Some(profile), other) => Err(Denial {
                     target: format!("{other:?} {addr}"),
                     reason: format!("profile {:?} allows outgoing TCP connections only", profile.name),
