@@ -58,11 +58,12 @@ pub async fn connect_origin(
     timeout: Duration,
 ) -> Result<Box<dyn Connection>, ConnectError> {
     let target = origin.to_string();
+    // An IPv6 literal is bracketed in a URL, bare for the lookup and the TLS name.
+    let host = origin.host.trim_start_matches('[').trim_end_matches(']');
     let rule = profile
         .check_origin(origin.scheme(), &origin.host, origin.port)
         .map_err(ConnectError::Denied)?;
     let attempt = async {
-        let host = origin.host.trim_start_matches('[').trim_end_matches(']');
         let addresses: Vec<SocketAddr> = tokio::net::lookup_host((host, origin.port))
             .await
             .map_err(|source| ConnectError::Dns {
@@ -102,14 +103,8 @@ pub async fn connect_origin(
         if !origin.https {
             return Ok(Box::new(stream) as Box<dyn Connection>);
         }
-        let name = ServerName::try_from(
-            origin
-                .host
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .to_string(),
-        )
-        .map_err(|_| ConnectError::InvalidName(origin.host.clone()))?;
+        let name = ServerName::try_from(host.to_string())
+            .map_err(|_| ConnectError::InvalidName(origin.host.clone()))?;
         let tls = tokio_rustls::TlsConnector::from(profile.tls.clone())
             .connect(name, stream)
             .await

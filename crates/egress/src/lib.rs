@@ -4,8 +4,10 @@
 //!
 //! # Layout
 //!
-//! - [`policy`]: the policy file, its profiles and their rules; the ranges refused unless named
-//!   (loopback, link-local, unspecified, lambkin's own listener). Pure, unit-tested.
+//! - [`policy`]: the policy file and its profiles: what a connection is checked against. Pure,
+//!   unit-tested.
+//! - `rules`: HTTP origin patterns, TCP blocks, and the ranges refused unless a rule names them
+//!   (loopback, link-local, unspecified, lambkin's own listener).
 //! - [`connect`]: a connection to an HTTP origin a profile allows — the name checked, each
 //!   resolved address checked, TLS with the profile's trust.
 //! - `tls`: rustls client configurations (system roots plus a profile's CA files).
@@ -15,6 +17,7 @@
 
 pub mod connect;
 pub mod policy;
+mod rules;
 mod tls;
 
 pub use connect::{ConnectError, Connection, Origin, connect_origin};

@@ -149,7 +149,8 @@ pub struct ExecutionEnvironment {
     reusable: bool,
 }
 
-/// The start of an on-demand environment, told by its first invocation's log and REPORT.
+/// How an environment that was not provisioned started (Init, or the restore of a snapshot), told
+/// by its first invocation's log and REPORT.
 struct ColdStart {
     restored: bool,
     duration: Duration,
@@ -294,8 +295,8 @@ impl ExecutionEnvironment {
         wasi.envs(&env_vars::environment_for(spec, &log_stream, kind))
             .stdout(log.clone())
             .stderr(log.clone())
-            // Every TCP bind and connect goes through the profile's check, which refuses all
-            // of them without a profile (and logs and counts each refusal).
+            // Every TCP bind, connect and listen goes through the address check: without a
+            // profile it refuses every connect and listen (and logs and counts each refusal).
             .allow_tcp(true)
             .allow_udp(false)
             .allow_ip_name_lookup(outbound.allows_tcp())
