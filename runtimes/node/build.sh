@@ -39,15 +39,13 @@ if stale "$bundle" src bundle.mjs package-lock.json; then
   mv "$bundle.tmp" "$bundle"
 fi
 
-# 3. componentize-js (StarlingMonkey + wizer): the bundle against wit/world.wit's node-runtime
-#    world. fetch goes out through wasi:http (the host's egress policy decides where); functions
-#    are not HTTP servers, so StarlingMonkey's fetch-event (incoming handler) is disabled.
-if stale "$wasm" "$bundle" wit package-lock.json "$here/build.sh"; then
+# 3. componentize-js (StarlingMonkey + wizer), through componentize.mjs: the bundle against
+#    wit/world.wit's node-runtime world. fetch goes out through wasi:http and net through
+#    wasi:sockets (the host's egress policy decides where); functions are not HTTP servers, so
+#    StarlingMonkey's fetch-event (incoming handler) is disabled.
+if stale "$wasm" "$bundle" wit package-lock.json componentize.mjs "$here/build.sh"; then
   echo "node runtime: componentize-js -> $wasm" >&2
-  ./node_modules/.bin/componentize-js "$bundle" \
-    --wit wit --world-name node-runtime \
-    --disable fetch-event \
-    --out "$wasm.tmp"
+  node componentize.mjs "$bundle" "$wasm.tmp"
   mv "$wasm.tmp" "$wasm"
 fi
 

@@ -39,6 +39,7 @@ import base64
 import hashlib
 import json
 import re
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -535,6 +536,17 @@ def node(lambkin, module_names):
 # ---------------------------------------------------------------------------------------------
 # 1. the seeds' code, unchanged
 # ---------------------------------------------------------------------------------------------
+
+
+def test_the_runtimes_own_unit_tests_pass():
+    """The runtime's bootstrap has unit tests of its own (node --test: the source transforms against
+    acorn, the loader); the host build has installed its node_modules."""
+    bootstrap = Path(__file__).resolve().parents[2] / "runtimes" / "node" / "bootstrap"
+    tests = sorted(str(p.relative_to(bootstrap)) for p in (bootstrap / "test").glob("*.test.mjs"))
+    assert tests, "no unit tests found"
+    done = subprocess.run(["node", "--test", *tests], cwd=bootstrap, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert re.search(r"^# fail 0$", done.stdout, re.M), done.stdout[-2000:]
 
 
 def test_seed_getting_started_index_mjs(client, node):

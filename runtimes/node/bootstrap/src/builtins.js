@@ -16,6 +16,7 @@ import fs, { promises as fsPromises } from './fs.js';
 import crypto from './crypto.js';
 import process from './process.js';
 import * as timers from './timers.js';
+import { net, dns, dnsPromises } from './net.js';
 
 const buffer = {
   Buffer,
@@ -227,7 +228,8 @@ function unavailable(name, why) {
   });
 }
 
-const NO_NETWORK = 'functions have no network';
+// http and https: fetch is the HTTP client; tls: the host does TLS only for HTTP requests.
+const NO_NETWORK = 'use fetch, or net for TCP';
 const NO_PROCESSES = 'a function is one WebAssembly instance';
 
 export const builtins = {
@@ -244,8 +246,8 @@ export const builtins = {
   crypto,
   dgram: unavailable('dgram', NO_NETWORK),
   diagnostics_channel: diagnosticsChannel,
-  dns: unavailable('dns', NO_NETWORK),
-  'dns/promises': unavailable('dns/promises', NO_NETWORK),
+  dns,
+  'dns/promises': dnsPromises,
   events,
   fs,
   'fs/promises': fsPromises,
@@ -253,7 +255,7 @@ export const builtins = {
   http2: unavailable('http2', NO_NETWORK),
   https: unavailable('https', NO_NETWORK),
   inspector: unavailable('inspector', 'no inspector'),
-  net: unavailable('net', NO_NETWORK),
+  net,
   os,
   path,
   'path/posix': path,

@@ -21,7 +21,13 @@ g.awslambda = awslambda;
 if (typeof g.fetch === 'function') {
   const nativeFetch = g.fetch;
   g.fetch = function fetch(...args) {
-    return timers.keepsLoopAlive(nativeFetch.apply(this, args));
+    return timers.keepsLoopAlive(nativeFetch.apply(this, args)).catch((e) => {
+      // StarlingMonkey reports every failed request as the same NetworkError; Node says "fetch
+      // failed" with the cause. Whether lambkin's egress policy refused it, and by which rule,
+      // the host has written to the function's log.
+      if (!(e instanceof TypeError) || e.name === 'AbortError') throw e;
+      throw new TypeError(`fetch failed: ${e.message} (if lambkin's egress policy refused the request, the function's log names the rule)`, { cause: e });
+    });
   };
   for (const method of ['arrayBuffer', 'blob', 'bytes', 'formData', 'json', 'text']) {
     const read = g.Response?.prototype?.[method];

@@ -198,11 +198,26 @@ export function onLoopEmpty(onEmpty) {
 /** Counts `promise` as pending work until it settles, as Node counts an open socket: fetch and
  * its body reads hold the event loop open. Returns `promise`. */
 export function keepsLoopAlive(promise) {
-  changed(+1);
-  const done = () => changed(-1);
-  promise.then(done, done);
+  const release = holdLoop();
+  promise.then(release, release);
   return promise;
 }
+
+/** Holds the event loop open, as a referenced socket does in Node, until the returned function
+ * is called (calling it again does nothing). */
+export function holdLoop() {
+  changed(+1);
+  let held = true;
+  return () => {
+    if (!held) return;
+    held = false;
+    changed(-1);
+  };
+}
+
+/** StarlingMonkey's own setTimeout: a timer that holds nothing open, for the runtime's polling. */
+export const nativeSetTimeout = (callback, delay) => native.setTimeout(callback, delay);
+export const nativeClearTimeout = (id) => native.clearTimeout(id);
 
 /** How many referenced timers are pending. */
 export function pendingTimers() {
