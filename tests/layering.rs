@@ -12,7 +12,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("lambkin-protocol", &[]),
     // The egress policy is a capability the sandbox plugs in; it knows nothing of wasmtime.
     ("lambkin-egress", &[]),
-    ("lambkin-sandbox", &["lambkin-egress"]),
+    // The log store is a leaf too: the sandbox writes to it, the API reads it.
+    ("lambkin-logs", &[]),
+    ("lambkin-sandbox", &["lambkin-egress", "lambkin-logs"]),
     ("lambkin-registry", &[]),
     (
         "lambkin-invoke",
@@ -21,6 +23,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "lambkin-registry",
             "lambkin-protocol",
             "lambkin-egress",
+            "lambkin-logs",
         ],
     ),
     (
@@ -31,6 +34,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "lambkin-sandbox",
             "lambkin-protocol",
             "lambkin-egress",
+            "lambkin-logs",
         ],
     ),
     (
@@ -42,6 +46,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "lambkin-sandbox",
             "lambkin-protocol",
             "lambkin-egress",
+            "lambkin-logs",
         ],
     ),
     ("lambkin", &["lambkin-macros", "lambkin-protocol"]),

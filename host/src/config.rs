@@ -129,6 +129,10 @@ pub struct ServeArgs {
     /// `lambkin:egress` tag names; by default no function has any network.
     #[arg(long, env = "LAMBKIN_EGRESS_POLICY")]
     pub egress_policy: Option<PathBuf>,
+    /// Most megabytes of function logs this node keeps (under `logs/` in the data directory);
+    /// past it the oldest go first. Each log group's retention applies as well.
+    #[arg(long, env = "LAMBKIN_LOGS_MAX_MB", default_value_t = 1024)]
+    pub logs_max_mb: u64,
     #[command(flatten)]
     pub common: CommonArgs,
 }

@@ -43,6 +43,8 @@ pub async fn run(args: InvokeArgs, runtimes: &[Embedded]) -> anyhow::Result<Exit
         compile_workers: 1,
         egress_policy: Arc::new(egress.map(Policy::of).unwrap_or_default()),
         own_listeners: Vec::new(),
+        // The log is printed; `invoke` keeps none.
+        log_sink: None,
     })?;
     spec.memory_mb = args.memory;
     spec.timeout = Duration::from_secs(args.timeout);

@@ -106,6 +106,7 @@ pub async fn start_with(dir: &Path, settings: Settings) -> AppState {
         limits: settings.limits,
         runtimes: settings.runtimes,
         hot_reload: settings.hot_reload,
+        logs: None,
     })
     .await
     .expect("server state")

@@ -28,6 +28,8 @@ use crate::server::AppState;
 
 /// The service in the credential scope of Lambda requests (function URLs' too).
 const SERVICE: &str = "lambda";
+/// The service in the credential scope of CloudWatch Logs requests.
+const LOGS_SERVICE: &str = "logs";
 /// How far a signature's timestamp may be from the server's clock, either way (AWS: 15 minutes).
 const CLOCK_SKEW_MINUTES: i64 = 15;
 /// Longest life of a presigned request (AWS: 7 days).
@@ -207,9 +209,14 @@ impl Authenticator {
         *signed.uri_mut() = as_signed(&parts.uri)?;
         *signed.headers_mut() = parts.headers.clone();
         let now = Utc::now();
+        let service = if crate::logs::is_logs_request(&parts.headers) {
+            LOGS_SERVICE
+        } else {
+            SERVICE
+        };
         match Presigned::of(&parts) {
             Some(presigned) => self.verify_presigned(presigned, signed, now)?,
-            None => self.verify_header(signed, now).await?,
+            None => self.verify_header(signed, now, service).await?,
         }
         Ok(Request::from_parts(parts, Body::from(body)))
     }
@@ -221,6 +228,7 @@ impl Authenticator {
         &self,
         signed: axum::http::Request<Bytes>,
         now: DateTime<Utc>,
+        service: &str,
     ) -> Result<(), ApiError> {
         let refuse = |e: SignatureError| refusal(Box::new(e));
         let (parts, body) = signed.into_parts();
@@ -230,14 +238,14 @@ impl Authenticator {
             .get_authenticator(&NO_ADDITIONAL_SIGNED_HEADERS)
             .map_err(refuse)?;
         authenticator
-            .prevalidate(&self.region, SERVICE, now, TimeDelta::minutes(CLOCK_SKEW_MINUTES))
+            .prevalidate(&self.region, service, now, TimeDelta::minutes(CLOCK_SKEW_MINUTES))
             .map_err(refuse)?;
         let access_key = authenticator.credential().split('/').next().unwrap_or_default();
         let Some(secret) = self.keys.get(access_key) else {
             return Err(refuse(SignatureError::InvalidClientTokenId(String::new())));
         };
         let day = authenticator.request_timestamp().date_naive();
-        let key = signing_key(secret, day, &self.region, SERVICE);
+        let key = signing_key(secret, day, &self.region, service);
         check_signature(
             &key,
             &authenticator.get_string_to_sign(),

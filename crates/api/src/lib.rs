@@ -14,6 +14,7 @@
 //!   `tags`, `policies`, `code_signing`, `event_sources`: the control plane's routers, one per
 //!   resource family.
 //! - `invoke`, `stream`: Invoke and InvokeWithResponseStream.
+//! - `logs`: the CloudWatch Logs operations over the node's log store.
 //! - [`url_gateway`], `url_event`: function URLs (routing, payload format 2.0 mapping);
 //!   [`public_url`]: how the URLs handed out are spelled.
 //! - [`request_id`]: one id per HTTP request: its log span, its invocation, its response header.
@@ -30,6 +31,7 @@ mod functions;
 pub mod fuzzing;
 pub(crate) mod invoke;
 mod layers;
+pub(crate) mod logs;
 mod policies;
 pub(crate) mod provisioned;
 pub mod public_url;
@@ -71,6 +73,7 @@ pub fn router() -> Router<AppState> {
         .merge(code_signing::router())
         .merge(event_sources::router())
         .merge(url_gateway::router())
+        .merge(logs::router())
 }
 
 /// Parses a JSON request body (an empty body is `{}`).

@@ -45,6 +45,8 @@ pub struct Services {
     pub front_door: FrontDoor,
     /// SigV4 verification of API requests; `None` on an anonymous server.
     pub auth: Option<Authenticator>,
+    /// The functions' logs, for the CloudWatch Logs operations; `None` when logs are not kept.
+    pub logs: Option<Arc<lambkin_logs::LogStore>>,
     /// The server's own tasks; stopped by [`run`] on shutdown, or when the services are dropped.
     background: Background,
 }
@@ -132,6 +134,8 @@ pub struct ServerConfig {
     pub runtimes: Vec<lambkin_registry::runtimes::ManagedRuntime>,
     /// Whether `Code.S3Bucket` `hot-reload` may name paths on this host.
     pub hot_reload: bool,
+    /// The log store the sandbox's log sink writes to, read by the CloudWatch Logs operations.
+    pub logs: Option<Arc<lambkin_logs::LogStore>>,
 }
 
 /// Opens the registry and the async queue and starts the queue's worker.
@@ -182,6 +186,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<AppState> {
         events,
         front_door: config.front_door,
         auth,
+        logs: config.logs,
         background,
     })))
 }

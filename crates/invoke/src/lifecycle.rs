@@ -130,5 +130,11 @@ pub async fn function_spec(
         restored: false,
         // Set by the caller from the function's tag; a snapshot's Init has no network.
         egress_profile: None,
+        log_group: config
+            .logging_config
+            .get("LogGroup")
+            .and_then(|g| g.as_str())
+            .filter(|g| !g.is_empty())
+            .map_or_else(|| format!("/aws/lambda/{}", config.function_name), str::to_string),
     })
 }

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use crate::epoch_millis;
 
-/// One log event: when, and the message (without its trailing newline).
+/// One log event: when, and the message (a line of a phase's log keeps its newline).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
     pub timestamp: i64,
@@ -29,7 +29,10 @@ const PLATFORM: &[&str] = &[
 /// close it `ended`; a runtime line carries its own time; any other line takes the time before
 /// it. Timestamps never go backwards within a phase.
 pub fn split(text: &str, started: SystemTime, ended: SystemTime) -> Vec<Event> {
-    let (start_ms, end_ms) = (epoch_millis(started), epoch_millis(ended).max(epoch_millis(started)));
+    let (start_ms, end_ms) = (
+        epoch_millis(started),
+        epoch_millis(ended).max(epoch_millis(started)),
+    );
     let mut events: Vec<Event> = Vec::new();
     let mut last = start_ms;
     let mut continuing = false;
@@ -38,8 +41,8 @@ pub fn split(text: &str, started: SystemTime, ended: SystemTime) -> Vec<Event> {
         let stamped = (!platform).then(|| runtime_timestamp(line)).flatten();
         if !platform && stamped.is_none() && continuing {
             if let Some(previous) = events.last_mut() {
-                previous.message.push('\n');
                 previous.message.push_str(line);
+                previous.message.push('\n');
                 continue;
             }
         }
@@ -54,9 +57,10 @@ pub fn split(text: &str, started: SystemTime, ended: SystemTime) -> Vec<Event> {
         };
         last = timestamp.max(last);
         continuing = stamped.is_some();
+        // Lambda's events end with the line's newline.
         events.push(Event {
             timestamp: last,
-            message: line.to_string(),
+            message: format!("{line}\n"),
         });
     }
     events
@@ -89,11 +93,11 @@ mod tests {
         assert_eq!(
             got,
             [
-                (1_000, "START RequestId: r Version: $LATEST"),
-                (1_000, "hello"),
-                (1_000, "world"),
-                (1_005, "END RequestId: r"),
-                (1_005, "REPORT RequestId: r\tDuration: 1.00 ms"),
+                (1_000, "START RequestId: r Version: $LATEST\n"),
+                (1_000, "hello\n"),
+                (1_000, "world\n"),
+                (1_005, "END RequestId: r\n"),
+                (1_005, "REPORT RequestId: r\tDuration: 1.00 ms\n"),
             ]
         );
     }
@@ -109,13 +113,14 @@ mod tests {
         assert_eq!(events[1].timestamp, 1_796_296_060_989);
         assert_eq!(
             events[1].message,
-            "2026-12-03T11:07:40.989Z\tr\tERROR\tboom\n    at f (index.mjs:1:1)"
+            "2026-12-03T11:07:40.989Z\tr\tERROR\tboom\n    at f (index.mjs:1:1)\n"
         );
     }
 
     #[test]
     fn a_time_outside_the_phase_is_clamped_into_it() {
-        let text = "1999-01-01T00:00:00.000Z\tr\tINFO\tslow clock\n2099-01-01T00:00:00.000Z\tr\tINFO\tfast clock\n";
+        let text =
+            "1999-01-01T00:00:00.000Z\tr\tINFO\tslow clock\n2099-01-01T00:00:00.000Z\tr\tINFO\tfast clock\n";
         let events = split(text, at(1_796_296_060_000), at(1_796_296_061_000));
         assert_eq!(events[0].timestamp, 1_796_296_060_000);
         assert_eq!(events[1].timestamp, 1_796_296_061_000);

@@ -12,7 +12,7 @@ use crate::events;
 
 /// One phase's log for the function's log group: an invocation's START … REPORT (INIT_START and
 /// Init's output first on a cold start), a provisioned environment's Init, a failed Init.
-pub trait LogSink: Send + Sync {
+pub trait LogSink: Send + Sync + std::fmt::Debug {
     fn write(&self, group: &str, stream: &str, text: &str, started: SystemTime, ended: SystemTime);
 }
 
@@ -30,7 +30,7 @@ struct Batch {
 
 /// The [`LogSink`] over a [`LogStore`]. Dropping the last clone stops the writer thread once it
 /// has written what was queued.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct LogWriter {
     queue: SyncSender<Batch>,
     dropped: Arc<AtomicU64>,

@@ -30,8 +30,7 @@ const DAY_MS: i64 = 86_400_000;
 
 /// The retention periods CloudWatch Logs accepts, in days.
 pub const RETENTION_DAYS: &[u32] = &[
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
-    3288, 3653,
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ];
 
 pub struct LogStore {
@@ -200,7 +199,12 @@ impl LogStore {
     pub fn delete_group(&self, name: &str) -> Result<(), LogsError> {
         let mut index = self.lock();
         let group = index.groups.remove(name).ok_or(LogsError::GroupNotFound)?;
-        let bytes: u64 = group.streams.values().flat_map(|s| &s.segments).map(|s| s.bytes).sum();
+        let bytes: u64 = group
+            .streams
+            .values()
+            .flat_map(|s| &s.segments)
+            .map(|s| s.bytes)
+            .sum();
         index.total_bytes -= bytes.min(index.total_bytes);
         fs::remove_dir_all(&group.dir)?;
         Ok(())
@@ -263,7 +267,11 @@ impl LogStore {
                 .iter()
                 .flat_map(|(g, group)| {
                     group.streams.iter().flat_map(move |(s, stream)| {
-                        stream.segments.iter().enumerate().map(move |(n, seg)| (seg.last, g.clone(), s.clone(), n))
+                        stream
+                            .segments
+                            .iter()
+                            .enumerate()
+                            .map(move |(n, seg)| (seg.last, g.clone(), s.clone(), n))
                     })
                 })
                 .min_by_key(|(last, ..)| *last);
@@ -319,7 +327,12 @@ impl LogStore {
                 name: group.meta.name.clone(),
                 creation_time: group.meta.creation_time,
                 retention_days: group.meta.retention_days,
-                stored_bytes: group.streams.values().flat_map(|s| &s.segments).map(|s| s.bytes).sum(),
+                stored_bytes: group
+                    .streams
+                    .values()
+                    .flat_map(|s| &s.segments)
+                    .map(|s| s.bytes)
+                    .sum(),
             })
             .collect()
     }

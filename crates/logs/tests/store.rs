@@ -28,10 +28,20 @@ fn appended_events_read_back_in_time_order_and_survive_a_reopen() {
     {
         let store = LogStore::open(dir.path(), 1 << 30).expect("open");
         store
-            .append("/aws/lambda/f", "2026/12/03/[$LATEST]a", &[event(now, "one"), event(now + 2, "three")], true)
+            .append(
+                "/aws/lambda/f",
+                "2026/12/03/[$LATEST]a",
+                &[event(now, "one"), event(now + 2, "three")],
+                true,
+            )
             .expect("append");
         store
-            .append("/aws/lambda/f", "2026/12/03/[$LATEST]b", &[event(now + 1, "two")], true)
+            .append(
+                "/aws/lambda/f",
+                "2026/12/03/[$LATEST]b",
+                &[event(now + 1, "two")],
+                true,
+            )
             .expect("append");
     }
     let store = LogStore::open(dir.path(), 1 << 30).expect("reopen");
@@ -51,9 +61,19 @@ fn appended_events_read_back_in_time_order_and_survive_a_reopen() {
     );
     // Sequence numbers go on after a reopen: every event keeps a unique id.
     store
-        .append("/aws/lambda/f", "2026/12/03/[$LATEST]a", &[event(now + 3, "four")], true)
+        .append(
+            "/aws/lambda/f",
+            "2026/12/03/[$LATEST]a",
+            &[event(now + 3, "four")],
+            true,
+        )
         .expect("append");
-    let seqs: Vec<u64> = store.events("/aws/lambda/f", &all()).expect("events").iter().map(|e| e.seq).collect();
+    let seqs: Vec<u64> = store
+        .events("/aws/lambda/f", &all())
+        .expect("events")
+        .iter()
+        .map(|e| e.seq)
+        .collect();
     assert_eq!(seqs, [0, 2, 1, 3]);
     assert!(matches!(
         store.append("/aws/lambda/none", "s", &[event(now, "x")], false),
@@ -71,7 +91,9 @@ fn past_the_cap_the_oldest_segments_go_first() {
     // About five segments' worth, in two streams, oldest first.
     for n in 0..5000 {
         let stream = if n % 2 == 0 { "even" } else { "odd" };
-        store.append("g", stream, &[event(now + n, &line)], true).expect("append");
+        store
+            .append("g", stream, &[event(now + n, &line)], true)
+            .expect("append");
     }
     let stored: u64 = store.groups("g").iter().map(|g| g.stored_bytes).sum();
     assert!(stored <= cap, "{stored} bytes kept over a cap of {cap}");
@@ -88,12 +110,24 @@ fn retention_hides_old_events_and_the_sweep_removes_them() {
     let store = LogStore::open(dir.path(), 1 << 30).expect("open");
     let now = epoch_millis(SystemTime::now());
     let three_days = 3 * 86_400_000;
-    store.append("g", "old", &[event(now - three_days, "old")], true).expect("append");
-    store.append("g", "new", &[event(now, "new")], true).expect("append");
+    store
+        .append("g", "old", &[event(now - three_days, "old")], true)
+        .expect("append");
+    store
+        .append("g", "new", &[event(now, "new")], true)
+        .expect("append");
     assert_eq!(store.events("g", &all()).expect("events").len(), 2);
-    assert!(matches!(store.set_retention("g", Some(2)), Err(LogsError::InvalidParameter(_))));
+    assert!(matches!(
+        store.set_retention("g", Some(2)),
+        Err(LogsError::InvalidParameter(_))
+    ));
     store.set_retention("g", Some(1)).expect("retention");
-    let messages: Vec<String> = store.events("g", &all()).expect("events").into_iter().map(|e| e.message).collect();
+    let messages: Vec<String> = store
+        .events("g", &all())
+        .expect("events")
+        .into_iter()
+        .map(|e| e.message)
+        .collect();
     assert_eq!(messages, ["new"]);
     store.sweep();
     assert_eq!(store.streams("g", "old").expect("streams")[0].stored_bytes, 0);

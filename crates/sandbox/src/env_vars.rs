@@ -41,7 +41,7 @@ pub fn environment_for(spec: &FunctionSpec, log_stream: &str, kind: Initializati
 }
 
 pub fn log_group(spec: &FunctionSpec) -> String {
-    format!("/aws/lambda/{}", spec.name)
+    spec.log_group.clone()
 }
 
 #[cfg(test)]

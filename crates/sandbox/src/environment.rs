@@ -154,6 +154,8 @@ pub struct ExecutionEnvironment {
 struct ColdStart {
     restored: bool,
     duration: Duration,
+    /// When the phase began, for its lines in the log group.
+    began: SystemTime,
     /// INIT_START or RESTORE_START and what the phase printed.
     log: String,
 }
@@ -180,6 +182,7 @@ impl ExecutionEnvironment {
         kind: Initialization,
     ) -> Result<ExecutionEnvironment, InitFailure> {
         let started = Instant::now();
+        let began = SystemTime::now();
         let init_limit = kind.init_limit(function.spec.timeout);
         let Parts {
             mut store,
@@ -231,9 +234,15 @@ impl ExecutionEnvironment {
         };
         match outcome {
             Ok(bindings) => {
+                // A provisioned environment's Init is its own entry in the log group; an
+                // on-demand one's is told with its first invocation.
+                if kind == Initialization::Provisioned {
+                    keep_log(function, &log_stream, &start_log, began);
+                }
                 let pending_start = (kind != Initialization::Provisioned).then_some(ColdStart {
                     restored,
                     duration,
+                    began,
                     log: start_log,
                 });
                 Ok(Self::assemble(
@@ -246,10 +255,11 @@ impl ExecutionEnvironment {
                     pending_start,
                 ))
             }
-            Err(error) => Err(InitFailure {
-                log: start_log + &failure_line(duration, &error.error_type),
-                error,
-            }),
+            Err(error) => {
+                let log = start_log + &failure_line(duration, &error.error_type);
+                keep_log(function, &log_stream, &log, began);
+                Err(InitFailure { log, error })
+            }
         }
     }
 
@@ -377,6 +387,7 @@ impl ExecutionEnvironment {
             trace_id: Some(request.trace_id.unwrap_or_else(new_trace_id)),
         };
         let started = Instant::now();
+        let began = SystemTime::now();
         arm(&mut self.store, timeout, request.stream);
         let result = if self.reusable {
             self.call_handle(&request.payload, &context, &request_id, timeout)
@@ -411,13 +422,15 @@ impl ExecutionEnvironment {
             Err(e) if !self.reusable => Some(e.error_message.as_str()),
             _ => None,
         };
-        let log = logs::invocation_log(
-            start.as_ref().map(|s| s.log.as_str()),
-            &spec.version,
-            &self.log.take(),
-            error_line,
-            &report,
-        );
+        let body = logs::invocation_log(None, &spec.version, &self.log.take(), error_line, &report);
+        let log = match &start {
+            Some(start) => {
+                keep_log(&function, &self.log_stream, &start.log, start.began);
+                start.log.clone() + &body
+            }
+            None => body.clone(),
+        };
+        keep_log(&function, &self.log_stream, &body, began);
         Invocation {
             request_id,
             result,
@@ -547,4 +560,11 @@ fn log_stream_name(version: &str) -> String {
         u8::from(today.month()),
         today.day()
     )
+}
+
+/// Keeps a phase's log in the function's log group (when the sandbox keeps logs).
+fn keep_log(function: &PreparedFunction, stream: &str, text: &str, began: SystemTime) {
+    if let Some(sink) = &function.sandbox.inner.log_sink {
+        sink.write(&function.spec.log_group, stream, text, began, SystemTime::now());
+    }
 }

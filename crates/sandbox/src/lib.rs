@@ -101,6 +101,8 @@ pub struct SandboxConfig {
     pub egress_policy: Arc<lambkin_egress::Policy>,
     /// lambkin's own listeners: no guest connects to them unless its profile names them.
     pub own_listeners: Vec<std::net::SocketAddr>,
+    /// Where every phase's log is kept (its function's log group), besides the Tail log.
+    pub log_sink: Option<Arc<dyn lambkin_logs::LogSink>>,
 }
 
 impl Default for SandboxConfig {
@@ -114,6 +116,7 @@ impl Default for SandboxConfig {
             compile_workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             egress_policy: Arc::default(),
             own_listeners: Vec::new(),
+            log_sink: None,
         }
     }
 }
@@ -148,6 +151,8 @@ pub struct FunctionSpec {
     /// The egress profile of the operator's policy the function may reach the network through
     /// (its `lambkin:egress` tag); without one it has no network.
     pub egress_profile: Option<String>,
+    /// The log group its logs go to: LoggingConfig.LogGroup, by default `/aws/lambda/<name>`.
+    pub log_group: String,
 }
 
 impl FunctionSpec {
@@ -169,6 +174,7 @@ impl FunctionSpec {
             managed_runtime: None,
             restored: false,
             egress_profile: None,
+            log_group: format!("/aws/lambda/{name}"),
         }
     }
 }
@@ -213,6 +219,7 @@ struct SandboxInner {
     workers: tokio::sync::Semaphore,
     /// Execution environments the engine has instances for.
     environments: u32,
+    log_sink: Option<Arc<dyn lambkin_logs::LogSink>>,
     /// The environments' `/tmp` directories.
     tmp_dirs: tmp_dirs::TmpDirPool,
     egress_policy: Arc<lambkin_egress::Policy>,
@@ -254,6 +261,7 @@ impl Sandbox {
                 compiles: AtomicU64::new(0),
                 workers: tokio::sync::Semaphore::new(compile_workers),
                 environments,
+                log_sink: config.log_sink,
                 tmp_dirs: tmp_dirs::TmpDirPool::new(environments_dir)?,
                 egress_policy: config.egress_policy,
                 egress: Arc::new(outbound::EgressShared {
