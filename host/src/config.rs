@@ -25,6 +25,39 @@ pub enum Command {
     Serve(Box<ServeArgs>),
     /// Run a function once, locally, in a fresh execution environment.
     Invoke(Box<InvokeArgs>),
+    /// Print a function's log, as `aws logs tail` does, from this node's log store.
+    Logs(LogsArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LogsArgs {
+    /// The function (its log group `/aws/lambda/<function>`), or a log group (starting with `/`).
+    pub function: String,
+    /// Keep printing new events as they are written.
+    #[arg(long, short)]
+    pub follow: bool,
+    /// How far back to start: seconds (`90s`), minutes (`10m`), hours (`2h`) or days (`1d`).
+    #[arg(long, default_value = "10m", value_parser = parse_age)]
+    pub since: std::time::Duration,
+    /// Where the server keeps its state.
+    #[arg(long, env = "LAMBKIN_DATA_DIR", default_value = ".lambkin")]
+    pub data_dir: PathBuf,
+}
+
+fn parse_age(text: &str) -> Result<std::time::Duration, String> {
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("'{text}' is not an age such as 10m"))?;
+    let seconds = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("'{text}': the unit is s, m, h or d")),
+    };
+    Ok(std::time::Duration::from_secs(n * seconds))
 }
 
 /// Settings every command shares.

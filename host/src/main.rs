@@ -34,6 +34,7 @@ async fn main() -> ExitCode {
         .init();
     let result = match Cli::parse().command {
         Command::Invoke(args) => lambkin_host::local::run(*args, RUNTIMES).await,
+        Command::Logs(args) => lambkin_host::logs::run(args).await.map(|()| ExitCode::SUCCESS),
         Command::Serve(args) => lambkin_host::serve::run(*args, RUNTIMES)
             .await
             .map(|()| ExitCode::SUCCESS),

@@ -3,14 +3,17 @@ Logs API served on the same listener as the Lambda API.
 
 What: every kind of invocation (RequestResponse, Event, InvokeWithResponseStream, a function URL)
 writes its START / function output / END / REPORT lines as events of log group
-`/aws/lambda/<function>`, in the stream `YYYY/MM/DD/[$LATEST]<32 hex>` of its execution
-environment (the name the function sees in AWS_LAMBDA_LOG_STREAM_NAME); the Python and Node.js
-runtimes' lines are events too. The API: DescribeLogGroups / DescribeLogStreams (prefixes,
-ordering, paging), GetLogEvents (time windows, forward paging until the token repeats, backward
-paging from the tail), FilterLogEvents (stream selection, time windows, paging, the term forms of
-filter patterns), CreateLogGroup / CreateLogStream / PutLogEvents / DeleteLogGroup, retention
-(PutRetentionPolicy hides older events, DeleteRetentionPolicy), and CloudWatch's error types.
-Last, `aws logs tail --follow` (CLI v2) shows an invocation made while it runs.
+`/aws/lambda/<function>`, in the stream `YYYY/MM/DD/[$LATEST]<32 hex>` of its execution environment
+(the name the function sees in AWS_LAMBDA_LOG_STREAM_NAME); the Python and Node.js runtimes' lines
+are events too. A provisioned environment's Init is logged when it runs, ahead of any invocation
+(INIT_START in the stream `YYYY/MM/DD/[<version>]<32 hex>` its invocations then use, their REPORT
+without Init Duration); a failed Init leaves INIT_START and INIT_REPORT. The API:
+DescribeLogGroups / DescribeLogStreams (prefixes, ordering, paging), GetLogEvents (time windows,
+forward paging until the token repeats, backward paging from the tail), FilterLogEvents (stream
+selection, time windows, paging, the term forms of filter patterns),
+CreateLogGroup / CreateLogStream / PutLogEvents / DeleteLogGroup, retention (PutRetentionPolicy
+hides older events, DeleteRetentionPolicy), and CloudWatch's error types. Last, `aws logs tail
+--follow` (CLI v2) shows an invocation made while it runs.
 
 Why: `aws logs tail`, the SDKs' log readers and every tool that shows a function's logs read them
 through this API; the invocation log tail (LogType=Tail) holds 4 KB of one invocation only.
@@ -62,8 +65,9 @@ CLI_START_S = 60.0  # a CLI process's start and its first FilterLogEvents
 TAIL_WAIT_S = 10.0  # from an invocation's return to its lines in `aws logs tail --follow`
 MAX_PAGES = 200  # bound of every paging loop
 
-# Lambda's log stream names: YYYY/MM/DD/[version]<32 hex digits>.
-STREAM_NAME = re.compile(r"^(\d{4})/(\d{2})/(\d{2})/\[\$LATEST\][0-9a-f]{32}$")
+# Lambda's log stream names: YYYY/MM/DD/[version]<32 hex digits> (stream_name(version)).
+STREAM_NAME_FORMAT = r"^(\d{4})/(\d{2})/(\d{2})/\[%s\][0-9a-f]{32}$"
+STREAM_NAME = re.compile(STREAM_NAME_FORMAT % re.escape("$LATEST"))
 # The retentionInDays values CloudWatch Logs accepts.
 RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
@@ -79,6 +83,11 @@ DAY_MS = 24 * 3600 * 1000
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def stream_name(version: str) -> re.Pattern:
+    """The log stream names of the environments of one version (or $LATEST)."""
+    return re.compile(STREAM_NAME_FORMAT % re.escape(version))
 
 
 def group_of(function_name: str) -> str:
@@ -179,10 +188,10 @@ def eventually(fetch, done, what: str, timeout: float = LOG_WAIT_S):
     return found[0]
 
 
-def lines_of(events, rid: str) -> dict[str, list[dict]]:
-    """The platform events of one request: its START, END and REPORT events."""
+def lines_of(events, rid: str, version: str = "$LATEST") -> dict[str, list[dict]]:
+    """The platform events of one request (of `version`): its START, END and REPORT events."""
     return {
-        "START": [e for e in events if message(e) == f"START RequestId: {rid} Version: $LATEST"],
+        "START": [e for e in events if message(e) == f"START RequestId: {rid} Version: {version}"],
         "END": [e for e in events if message(e) == f"END RequestId: {rid}"],
         "REPORT": [
             e for e in events if message(e).startswith(f"REPORT RequestId: {rid}\tDuration: ")
@@ -190,34 +199,36 @@ def lines_of(events, rid: str) -> dict[str, list[dict]]:
     }
 
 
-def logged(events, rid: str) -> bool:
+def logged(events, rid: str, version: str = "$LATEST") -> bool:
     """Whether START, END and REPORT of this request are all among the events."""
-    return all(lines_of(events, rid).values())
+    return all(lines_of(events, rid, version).values())
 
 
-def wait_logged(logs, group: str, rids, also=lambda events: True, **kwargs) -> list[dict]:
+def wait_logged(
+    logs, group: str, rids, also=lambda events: True, version: str = "$LATEST", **kwargs
+) -> list[dict]:
     """FilterLogEvents on the group (every event) once the START, END and REPORT of every request
-    in `rids` are there, and also(events) holds."""
+    in `rids` (of `version`) are there, and also(events) holds."""
     rids = list(rids)
     return eventually(
         lambda: filter_all(logs, group, **kwargs),
-        lambda evs: all(logged(evs, rid) for rid in rids) and also(evs),
+        lambda evs: all(logged(evs, rid, version) for rid in rids) and also(evs),
         f"START/END/REPORT of {rids} in {group}",
     )
 
 
-def assert_request_logged(events, rid: str, output=(), dates=None) -> str:
-    """The one START, END and REPORT of request `rid` are in one stream, named as Lambda names
-    them (on one of `dates`), in that order, with each line of `output` between START and END.
-    Returns the stream's name."""
-    found = lines_of(events, rid)
+def assert_request_logged(events, rid: str, output=(), dates=None, version="$LATEST") -> str:
+    """The one START, END and REPORT of request `rid` (of `version`) are in one stream, named as
+    Lambda names them (on one of `dates`), in that order, with each line of `output` between START
+    and END. Returns the stream's name."""
+    found = lines_of(events, rid, version)
     for kind, hits in found.items():
         assert len(hits) == 1, (kind, rid, hits)
     streams = {hits[0]["logStreamName"] for hits in found.values()}
     assert len(streams) == 1, (rid, found)
     [stream] = streams
-    m = STREAM_NAME.match(stream)
-    assert m, stream
+    m = stream_name(version).match(stream)
+    assert m, (version, stream)
     if dates is not None:
         assert m.groups() in dates, (stream, dates)
 
@@ -543,6 +554,116 @@ def test_python_and_node_runtime_lines_are_events(client, logs, make_name):
             assert_request_logged(events, rid, [line])
     finally:
         _delete_groups(logs, [group_of(name) for name, *_ in fns])
+
+
+INIT_START = "INIT_START Runtime Version:"
+# logs.rs init_report_line: what a failed Init leaves after its INIT_START.
+INIT_REPORT_ERROR = re.compile(
+    r"^INIT_REPORT Init Duration: \d+\.\d{2} ms\tPhase: init\tStatus: error\tError Type: (\S+)$"
+)
+
+
+def wait_provisioned_ready(client, name: str, qualifier: str) -> dict:
+    """GetProvisionedConcurrencyConfig until it leaves IN_PROGRESS (as test_provisioned.py
+    waits); it must then be READY with its whole allocation available."""
+
+    def settled():
+        config = strip(
+            client.get_provisioned_concurrency_config(FunctionName=name, Qualifier=qualifier)
+        )
+        return config if config["Status"] != "IN_PROGRESS" else None
+
+    what = f"{name}:{qualifier} to leave IN_PROGRESS"
+    config = wait_for(settled, WAIT_S, interval=0.05, what=what)
+    assert config["Status"] == "READY", config
+    requested = config["RequestedProvisionedConcurrentExecutions"]
+    assert config["AvailableProvisionedConcurrentExecutions"] == requested, config
+    return config
+
+
+def test_a_provisioned_environments_init_is_logged(client, logs, make_fn):
+    # A provisioned environment runs Init ahead of any invocation: its INIT_START is in the group
+    # with nothing invoked, in the stream of that environment (named for version 1), and the
+    # invocation it then serves is logged in that stream, its REPORT without Init Duration.
+    began = time.time()
+    name = make_fn("counter")
+    group = group_of(name)
+    published = client.publish_version(FunctionName=name)
+    assert published["Version"] == "1", strip(published)
+    put = client.put_provisioned_concurrency_config(
+        FunctionName=name, Qualifier="1", ProvisionedConcurrentExecutions=1
+    )
+    assert put["Status"] in ("IN_PROGRESS", "READY"), strip(put)
+    wait_provisioned_ready(client, name, "1")
+
+    def init_starts(events):
+        return [e for e in events if message(e).startswith(INIT_START)]
+
+    events = eventually(
+        lambda: filter_all(logs, group), lambda evs: init_starts(evs), f"{INIT_START} in {group}"
+    )
+    [init] = init_starts(events)
+    stream = init["logStreamName"]
+    m = stream_name("1").match(stream)
+    assert m, (stream, messages(events))
+    assert m.groups() in utc_dates(began, time.time()), stream
+    assert not [e for e in events if message(e).startswith("START RequestId:")], messages(events)
+
+    resp = client.invoke(FunctionName=name, Qualifier="1", Payload=b"{}")
+    raw = resp["Payload"].read()
+    assert resp["StatusCode"] == 200 and "FunctionError" not in resp, raw
+    assert resp["ExecutedVersion"] == "1", resp
+    body = json.loads(raw)
+    assert body["initializationType"] == "provisioned-concurrency", body
+    assert body["environment"] == stream, (body, stream)
+    rid = request_id_of(resp)
+
+    events = wait_logged(logs, group, [rid], version="1")
+    dates = utc_dates(began, time.time())
+    assert assert_request_logged(events, rid, dates=dates, version="1") == stream
+    [report] = lines_of(events, rid, "1")["REPORT"]
+    assert "Init Duration" not in message(report), message(report)
+    # The Init is logged once, ahead of the invocation, in the same stream.
+    in_stream = [e for e in events if e["logStreamName"] == stream]
+    assert [e["eventId"] for e in init_starts(events)] == [init["eventId"]], messages(events)
+    [start] = lines_of(in_stream, rid, "1")["START"]
+    assert in_stream.index(init) < in_stream.index(start), messages(in_stream)
+    assert init["timestamp"] <= start["timestamp"], (init, start)
+
+
+def test_a_failed_init_is_logged(client, logs, make_fn):
+    # `counter` with FAIL_INIT=1 refuses its Init: the invocation fails with Init's error, and the
+    # environment's stream holds INIT_START, then INIT_REPORT with Status: error.
+    began = time.time()
+    name = make_fn("counter", Environment={"Variables": {"FAIL_INIT": "1"}})
+    group = group_of(name)
+
+    resp = client.invoke(FunctionName=name, Payload=b"{}")
+    raw = resp["Payload"].read()
+    assert resp["StatusCode"] == 200, (resp, raw)
+    assert resp.get("FunctionError") == "Unhandled", (resp, raw)
+    assert json.loads(raw)["errorType"] == "CounterInitError", raw
+
+    def init_lines(events):
+        starts = [e for e in events if message(e).startswith(INIT_START)]
+        reports = [e for e in events if INIT_REPORT_ERROR.match(message(e))]
+        return starts, reports
+
+    events = eventually(
+        lambda: filter_all(logs, group),
+        lambda evs: all(init_lines(evs)),
+        f"{INIT_START} and a failed INIT_REPORT in {group}",
+    )
+    [start], [report] = init_lines(events)
+    assert INIT_REPORT_ERROR.match(message(report)).group(1) == "CounterInitError", message(report)
+    stream = start["logStreamName"]
+    assert report["logStreamName"] == stream, (start, report)
+    m = STREAM_NAME.match(stream)
+    assert m, stream
+    assert m.groups() in utc_dates(began, time.time()), stream
+    in_stream = [e for e in events if e["logStreamName"] == stream]
+    assert in_stream.index(start) < in_stream.index(report), messages(in_stream)
+    assert start["timestamp"] <= report["timestamp"], (start, report)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -39,12 +39,14 @@ pub fn split(text: &str, started: SystemTime, ended: SystemTime) -> Vec<Event> {
     for line in text.lines() {
         let platform = PLATFORM.iter().any(|p| line.starts_with(p));
         let stamped = (!platform).then(|| runtime_timestamp(line)).flatten();
-        if !platform && stamped.is_none() && continuing {
-            if let Some(previous) = events.last_mut() {
-                previous.message.push_str(line);
-                previous.message.push('\n');
-                continue;
-            }
+        if !platform
+            && stamped.is_none()
+            && continuing
+            && let Some(previous) = events.last_mut()
+        {
+            previous.message.push_str(line);
+            previous.message.push('\n');
+            continue;
         }
         let timestamp = if platform {
             if line.starts_with("END ") || line.starts_with("REPORT ") || line.contains("_REPORT ") {

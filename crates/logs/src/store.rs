@@ -134,11 +134,24 @@ pub struct Query<'a> {
 impl LogStore {
     /// Opens (creating) the store under `root`, reading what an earlier run left.
     pub fn open(root: impl Into<PathBuf>, cap_bytes: u64) -> Result<LogStore, LogsError> {
-        let root = root.into();
+        Self::load(root.into(), cap_bytes, None)
+    }
+
+    /// Reads one group of a store another process keeps (for reading only: it has no cap).
+    pub fn open_group(root: impl Into<PathBuf>, group: &str) -> Result<LogStore, LogsError> {
+        Self::load(root.into(), u64::MAX, Some(group))
+    }
+
+    fn load(root: PathBuf, cap_bytes: u64, only: Option<&str>) -> Result<LogStore, LogsError> {
         fs::create_dir_all(&root)?;
         let mut index = Index::default();
-        for entry in fs::read_dir(&root)? {
-            let dir = entry?.path();
+        let dirs: Vec<PathBuf> = match only {
+            Some(group) => vec![root.join(hex::encode(group))],
+            None => fs::read_dir(&root)?
+                .map(|e| e.map(|e| e.path()))
+                .collect::<Result<_, _>>()?,
+        };
+        for dir in dirs {
             let Ok(meta) = read_json::<GroupMeta>(&dir.join("group.json")) else {
                 continue;
             };

@@ -144,7 +144,8 @@ pub struct ExecutionEnvironment {
     /// The environment's `/tmp` on the host; removed when the environment goes.
     _tmp: TmpDir,
     /// How the environment started (Init or a restore), reported with its first invocation.
-    pending_start: Option<ColdStart>,
+    /// Boxed: told once, and the environment stays small for the pool's claims.
+    pending_start: Option<Box<ColdStart>>,
     /// False once an unhandled error left the instance in an unknown state.
     reusable: bool,
 }
@@ -239,11 +240,13 @@ impl ExecutionEnvironment {
                 if kind == Initialization::Provisioned {
                     keep_log(function, &log_stream, &start_log, began);
                 }
-                let pending_start = (kind != Initialization::Provisioned).then_some(ColdStart {
-                    restored,
-                    duration,
-                    began,
-                    log: start_log,
+                let pending_start = (kind != Initialization::Provisioned).then(|| {
+                    Box::new(ColdStart {
+                        restored,
+                        duration,
+                        began,
+                        log: start_log,
+                    })
                 });
                 Ok(Self::assemble(
                     function,
@@ -270,7 +273,7 @@ impl ExecutionEnvironment {
         log: LogBuffer,
         log_stream: String,
         tmp: TmpDir,
-        pending_start: Option<ColdStart>,
+        pending_start: Option<Box<ColdStart>>,
     ) -> ExecutionEnvironment {
         ExecutionEnvironment {
             function: function.clone(),
