@@ -163,7 +163,8 @@ pub struct ServeArgs {
     #[arg(long, env = "LAMBKIN_EGRESS_POLICY")]
     pub egress_policy: Option<PathBuf>,
     /// Most megabytes of function logs this node keeps (under `logs/` in the data directory);
-    /// past it the oldest go first. Each log group's retention applies as well.
+    /// past it the oldest go first. Each log group's retention applies as well. 0 keeps none
+    /// (the Tail log of a synchronous call is still returned).
     #[arg(long, env = "LAMBKIN_LOGS_MAX_MB", default_value_t = 1024)]
     pub logs_max_mb: u64,
     #[command(flatten)]

@@ -32,12 +32,21 @@ pub async fn run(args: ServeArgs, runtimes: &[Embedded]) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     let address = listener.local_addr()?;
-    let logs_dir = data_dir.join("logs");
-    let logs = Arc::new(
-        lambkin_logs::LogStore::open(&logs_dir, args.logs_max_mb << 20)
-            .with_context(|| format!("opening the log store at {}", logs_dir.display()))?,
-    );
-    let log_writer = lambkin_logs::LogWriter::start(logs.clone()).context("starting the log writer")?;
+    let logs = match args.logs_max_mb {
+        0 => None,
+        max_mb => {
+            let dir = data_dir.join("logs");
+            let store = lambkin_logs::LogStore::open(&dir, max_mb << 20)
+                .with_context(|| format!("opening the log store at {}", dir.display()))?;
+            Some(Arc::new(store))
+        }
+    };
+    let log_sink: Option<Arc<dyn lambkin_logs::LogSink>> = match &logs {
+        Some(store) => Some(Arc::new(
+            lambkin_logs::LogWriter::start(store.clone()).context("starting the log writer")?,
+        )),
+        None => None,
+    };
     let defaults = SandboxConfig::default();
     let sandbox = Sandbox::new(SandboxConfig {
         compile_cache_dir: Some(data_dir.join("compiled")),
@@ -52,7 +61,7 @@ pub async fn run(args: ServeArgs, runtimes: &[Embedded]) -> anyhow::Result<()> {
             .map_or(defaults.compile_workers, |n| n as usize),
         egress_policy: Arc::new(egress_policy),
         own_listeners: vec![address],
-        log_sink: Some(Arc::new(log_writer)),
+        log_sink,
     })?;
     let runtimes = crate::runtimes::unpack(runtimes, &data_dir).await?;
     let state = server::start(ServerConfig {
@@ -99,7 +108,7 @@ pub async fn run(args: ServeArgs, runtimes: &[Embedded]) -> anyhow::Result<()> {
         runtimes,
         // A caller who may mount host paths into functions is a local developer.
         hot_reload: args.listen.ip().is_loopback() || args.allow_hot_reload,
-        logs: Some(logs),
+        logs,
     })
     .await?;
     let egress_profiles: Vec<&str> = sandbox.egress_policy().profile_names().collect();

@@ -1,10 +1,10 @@
-//! Where the sandbox writes each phase's log. [`LogWriter`] hands it to one writer thread over a
-//! bounded queue: an invocation never waits on the disk, and when the queue is full (the disk
-//! cannot keep up) the log is dropped and counted rather than held.
+//! Where the sandbox writes each phase's log. [`LogWriter`] puts it on a bounded queue that one
+//! writer thread drains every [`DRAIN_EVERY`]: an invocation never waits on the disk nor wakes a
+//! thread, and the writer appends everything gathered with one write per stream. When the queue
+//! is full (the disk cannot keep up) a phase's log is dropped and counted rather than held.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::LogStore;
@@ -16,41 +16,79 @@ pub trait LogSink: Send + Sync + std::fmt::Debug {
     fn write(&self, group: &str, stream: &str, text: &str, started: SystemTime, ended: SystemTime);
 }
 
-/// How many phases may wait for the writer thread.
-const QUEUE: usize = 4096;
+/// How many phases may wait for the writer.
+const QUEUE: usize = 65_536;
+
+/// How often the writer drains the queue: what a reader waits at most, beyond the write itself.
+pub const DRAIN_EVERY: Duration = Duration::from_millis(25);
 
 /// How often the writer sweeps events past their retention.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
+/// A phase's log as the sandbox handed it over: split into events on the writer's thread.
 struct Batch {
     group: String,
     stream: String,
-    events: Vec<events::Event>,
+    text: String,
+    started: SystemTime,
+    ended: SystemTime,
 }
 
-/// The [`LogSink`] over a [`LogStore`]. Dropping the last clone stops the writer thread once it
-/// has written what was queued.
+#[derive(Default)]
+struct Shared {
+    /// A std mutex: held to push one phase or to swap the whole queue out, never across I/O.
+    queue: Mutex<Vec<Batch>>,
+    dropped: AtomicU64,
+    closed: AtomicBool,
+}
+
+impl Shared {
+    fn queue(&self) -> MutexGuard<'_, Vec<Batch>> {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogWriter")
+            .field("dropped", &self.dropped.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+/// Closes the queue when the last [`LogWriter`] goes: the writer drains it once more and stops.
+#[derive(Debug)]
+struct Closer(Arc<Shared>);
+
+impl Drop for Closer {
+    fn drop(&mut self) {
+        self.0.closed.store(true, Ordering::Release);
+    }
+}
+
+/// The [`LogSink`] over a [`LogStore`].
 #[derive(Clone, Debug)]
 pub struct LogWriter {
-    queue: SyncSender<Batch>,
-    dropped: Arc<AtomicU64>,
+    shared: Arc<Shared>,
+    _closer: Arc<Closer>,
 }
 
 impl LogWriter {
     pub fn start(store: Arc<LogStore>) -> std::io::Result<LogWriter> {
-        let (queue, batches) = sync_channel(QUEUE);
+        let shared = Arc::new(Shared::default());
+        let writer = shared.clone();
         std::thread::Builder::new()
             .name("lambkin-logs".into())
-            .spawn(move || write_all(&store, &batches))?;
+            .spawn(move || write_all(&store, &writer))?;
         Ok(LogWriter {
-            queue,
-            dropped: Arc::default(),
+            _closer: Arc::new(Closer(shared.clone())),
+            shared,
         })
     }
 
     /// Phases dropped because the writer was behind.
     pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
+        self.shared.dropped.load(Ordering::Relaxed)
     }
 }
 
@@ -59,29 +97,52 @@ impl LogSink for LogWriter {
         let batch = Batch {
             group: group.to_string(),
             stream: stream.to_string(),
-            events: events::split(text, started, ended),
+            text: text.to_string(),
+            started,
+            ended,
         };
-        if let Err(TrySendError::Full(_)) = self.queue.try_send(batch) {
-            self.dropped.fetch_add(1, Ordering::Relaxed);
+        let mut queue = self.shared.queue();
+        if queue.len() < QUEUE {
+            queue.push(batch);
+        } else {
+            drop(queue);
+            self.shared.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
 }
 
-fn write_all(store: &LogStore, batches: &Receiver<Batch>) {
+fn write_all(store: &LogStore, shared: &Shared) {
     let mut swept = Instant::now();
+    let mut gathered = Vec::new();
     loop {
-        match batches.recv_timeout(SWEEP_EVERY) {
-            Ok(batch) => {
-                if let Err(e) = store.append(&batch.group, &batch.stream, &batch.events, true) {
-                    tracing::warn!(group = %batch.group, stream = %batch.stream, "log not kept: {e}");
-                }
-            }
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
+        let closed = shared.closed.load(Ordering::Acquire);
+        std::mem::swap(&mut gathered, &mut *shared.queue());
+        write_gathered(store, &mut gathered);
+        if closed {
+            return;
         }
         if swept.elapsed() >= SWEEP_EVERY {
             store.sweep();
             swept = Instant::now();
+        }
+        std::thread::sleep(DRAIN_EVERY);
+    }
+}
+
+/// Appends what was gathered, one append per stream, each stream's phases in the order they came.
+fn write_gathered(store: &LogStore, gathered: &mut Vec<Batch>) {
+    let mut streams: Vec<((String, String), Vec<events::Event>)> = Vec::new();
+    for batch in gathered.drain(..) {
+        let events = events::split(&batch.text, batch.started, batch.ended);
+        let key = (batch.group, batch.stream);
+        match streams.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, all)) => all.extend(events),
+            None => streams.push((key, events)),
+        }
+    }
+    for ((group, stream), events) in streams {
+        if let Err(e) = store.append(&group, &stream, &events, true) {
+            tracing::warn!(%group, %stream, "log not kept: {e}");
         }
     }
 }

@@ -84,12 +84,21 @@ struct Segment {
     bytes: u64,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 struct Line {
     t: i64,
     i: i64,
     s: u64,
     m: String,
+}
+
+/// A [`Line`] as it is written, borrowing its message.
+#[derive(Serialize)]
+struct LineRef<'a> {
+    t: i64,
+    i: i64,
+    s: u64,
+    m: &'a str,
 }
 
 /// A log group as DescribeLogGroups shows it.
@@ -433,16 +442,16 @@ fn write_events(
         insert_stream(group, stream)?;
     }
     let stream = group.streams.get_mut(stream).ok_or(LogsError::StreamNotFound)?;
-    let mut text = String::new();
+    let mut text = Vec::with_capacity(events.iter().map(|e| e.message.len() + 64).sum());
     for (n, event) in events.iter().enumerate() {
-        let line = Line {
+        let line = LineRef {
             t: event.timestamp,
             i: now,
             s: first_seq + n as u64,
-            m: event.message.clone(),
+            m: &event.message,
         };
-        text.push_str(&serde_json::to_string(&line).map_err(std::io::Error::other)?);
-        text.push('\n');
+        serde_json::to_writer(&mut text, &line).map_err(std::io::Error::other)?;
+        text.push(b'\n');
     }
     let bytes = text.len() as u64;
     let fits = stream
@@ -461,7 +470,7 @@ fn write_events(
     }
     let segment = stream.segments.last_mut().ok_or(LogsError::StreamNotFound)?;
     let mut file = OpenOptions::new().create(true).append(true).open(&segment.path)?;
-    file.write_all(text.as_bytes())?;
+    file.write_all(&text)?;
     segment.bytes += bytes;
     for event in events {
         segment.first = segment.first.min(event.timestamp);

@@ -426,14 +426,14 @@ impl ExecutionEnvironment {
             _ => None,
         };
         let body = logs::invocation_log(None, &spec.version, &self.log.take(), error_line, &report);
-        let log = match &start {
-            Some(start) => {
-                keep_log(&function, &self.log_stream, &start.log, start.began);
-                start.log.clone() + &body
-            }
-            None => body.clone(),
-        };
+        if let Some(start) = &start {
+            keep_log(&function, &self.log_stream, &start.log, start.began);
+        }
         keep_log(&function, &self.log_stream, &body, began);
+        let log = match start {
+            Some(start) => start.log + &body,
+            None => body,
+        };
         Invocation {
             request_id,
             result,
