@@ -50,6 +50,7 @@ FUNCTION_ARN_PREFIX = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:"
 ISO_8601 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$")
 
 WAIT_S = 30.0  # bound of every polling loop
+COMPILE_WAIT_S = 300.0  # the first function of a runtime on a fresh server compiles the runtime
 
 
 def sha256_b64(data: bytes) -> str:
@@ -377,3 +378,16 @@ def invoke_stream(client, name: str, payload, **kwargs):
             complete = event["InvokeComplete"]
     assert complete is not None, chunks
     return chunks, arrivals, complete, resp
+
+
+def until_active(client, name: str, timeout: float = COMPILE_WAIT_S) -> dict:
+    """GetFunctionConfiguration until the function is no longer Pending (by default long enough
+    for a runtime's compile); it must then be Active."""
+
+    def settled():
+        cfg = strip(client.get_function_configuration(FunctionName=name))
+        return cfg if cfg["State"] != "Pending" else None
+
+    cfg = wait_for(settled, timeout, interval=0.2, what=f"{name} to leave Pending")
+    assert cfg["State"] == "Active", cfg
+    return cfg

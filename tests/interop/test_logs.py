@@ -46,6 +46,7 @@ from botocore.exceptions import ClientError
 
 from conftest import REGION, REPO
 from helpers import (
+    until_active,
     WAIT_S,
     create_function,
     example_wasm,
@@ -59,7 +60,6 @@ from helpers import (
 
 LOG_WAIT_S = 10.0  # how long function logs may take to become readable
 POLL_S = 0.1
-COMPILE_WAIT_S = 300.0  # the first function of a runtime on a fresh server compiles the runtime
 CLI_V2 = Path(os.environ.get("LAMBKIN_AWS_CLI_V2", "/usr/bin/aws"))
 CLI_START_S = 60.0  # a CLI process's start and its first FilterLogEvents
 TAIL_WAIT_S = 10.0  # from an invocation's return to its lines in `aws logs tail --follow`
@@ -290,18 +290,6 @@ def invoke_counter(client, name: str, sleep_ms: int = 0) -> tuple[str, dict]:
     assert resp["StatusCode"] == 200 and "FunctionError" not in resp, raw
     return request_id_of(resp), json.loads(raw)
 
-
-def until_active(client, name: str, timeout: float = COMPILE_WAIT_S) -> dict:
-    """GetFunctionConfiguration until the function leaves Pending (by default long enough for a
-    runtime's compile); it must then be Active."""
-
-    def settled():
-        cfg = strip(client.get_function_configuration(FunctionName=name))
-        return cfg if cfg["State"] != "Pending" else None
-
-    cfg = wait_for(settled, timeout, interval=0.2, what=f"{name} to leave Pending")
-    assert cfg["State"] == "Active", cfg
-    return cfg
 
 
 def source_zip(example: str) -> bytes:

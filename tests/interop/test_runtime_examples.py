@@ -36,12 +36,11 @@ from types import SimpleNamespace
 import pytest
 
 from conftest import REGION, REPO, name_factory, unique_name
-from helpers import ROLE, WAIT_S, create_function, http_request, invoke_stream, status_of, strip, wait_for, zip_of
+from helpers import ROLE, WAIT_S, create_function, http_request, invoke_stream, status_of, strip, until_active, zip_of
 
 PYTHON = "python3.14"
 NODE = "nodejs22.x"
 SOURCES = REPO / "examples"
-COMPILE_WAIT_S = 300.0  # the first function of a runtime on a fresh server compiles the runtime
 LAYER_CACHE = REPO / "target" / "interop-example-layers"
 INSTALL_TIMEOUT_S = 600
 CLI_TIMEOUT_S = 120
@@ -73,18 +72,6 @@ def example_zip(example: str) -> bytes:
     assert files, f"no files in examples/{example}"
     return zip_of(files)
 
-
-def until_active(client, name: str, timeout: float = COMPILE_WAIT_S) -> dict:
-    """GetFunctionConfiguration until the function is no longer Pending (by default long enough
-    for a runtime's compile); it must then be Active."""
-
-    def settled():
-        cfg = strip(client.get_function_configuration(FunctionName=name))
-        return cfg if cfg["State"] != "Pending" else None
-
-    cfg = wait_for(settled, timeout, interval=0.2, what=f"{name} to leave Pending")
-    assert cfg["State"] == "Active", cfg
-    return cfg
 
 
 def deploy(client, name: str, runtime: str, example: str, handler: str, **extra) -> dict:
