@@ -7,7 +7,8 @@
 //! # Layout
 //! - [`events`]: one phase's log text (START … REPORT) split into events, with their timestamps.
 //! - [`pattern`]: CloudWatch Logs' filter-pattern terms.
-//! - [`store`]: [`LogStore`]: groups, streams and their segments on disk; the queries.
+//! - [`store`]: [`LogStore`]: groups, streams and their segments; the queries (`store/disk.rs`:
+//!   the files).
 //! - [`sink`]: [`LogSink`], what the sandbox writes to, and [`LogWriter`], which never blocks an
 //!   invocation (a bounded queue to one writer thread).
 
