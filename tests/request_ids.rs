@@ -472,6 +472,15 @@ async fn every_response_of_every_route_carries_its_own_request_id() {
     let route = ("ANY", "/lambda-url/{url_id}/");
     s.hit(app, route, unknown, Some(StatusCode::FORBIDDEN)).await;
 
+    // CloudWatch Logs, by X-Amz-Target on POST /.
+    let describe = request(
+        "POST",
+        "/",
+        &[("x-amz-target", "Logs_20140328.DescribeLogGroups")],
+        Body::from("{}"),
+    );
+    s.hit(app, ("POST", "/"), describe, Some(StatusCode::OK)).await;
+
     // The fallback, a method no route has, and a body over the server's limit.
     let nowhere = request("GET", "/no/such/operation", &[], Body::empty());
     s.hit(app, ("fallback", ""), nowhere, Some(StatusCode::NOT_FOUND))

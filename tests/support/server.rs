@@ -106,7 +106,9 @@ pub async fn start_with(dir: &Path, settings: Settings) -> AppState {
         limits: settings.limits,
         runtimes: settings.runtimes,
         hot_reload: settings.hot_reload,
-        logs: None,
+        logs: Some(Arc::new(
+            lambkin_logs::LogStore::open(dir.join("logs"), 1 << 30).expect("log store"),
+        )),
     })
     .await
     .expect("server state")
