@@ -12,18 +12,11 @@ import { instanceNetwork } from 'wasi:sockets/instance-network@0.2.11';
 import { createTcpSocket } from 'wasi:sockets/tcp-create-socket@0.2.11';
 import { resolveAddresses } from 'wasi:sockets/ip-name-lookup@0.2.11';
 import { isIP, isIPv4, isIPv6, toWasiAddress, fromWasiAddress, socketAddress } from './ip.js';
+import { dispose } from './wasi.js';
 import { holdLoop, nativeSetTimeout, nativeClearTimeout, setTimeout, clearTimeout } from './timers.js';
 
 const BACKOFF_MS = [0, 0, 0, 1, 1, 1, 2];
 const READ_CHUNK = 65536n;
-
-function dispose(handle) {
-  try {
-    handle?.[Symbol.dispose]?.();
-  } catch {
-    // Already gone.
-  }
-}
 
 /** WASI's error code (or stream error) as a string: 'connection-refused', 'closed', ... */
 function wasiCode(e) {

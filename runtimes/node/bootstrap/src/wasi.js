@@ -14,7 +14,8 @@ export { streamWrite, streamContentType } from 'lambkin:function/runtime@0.1.0';
 
 let preopens = null; // [[descriptor, '/tmp'], ...], longest path first
 
-function dispose(handle) {
+/** Drops a WASI resource now (an already dropped one is fine). */
+export function dispose(handle) {
   try {
     handle?.[Symbol.dispose]?.();
   } catch {
