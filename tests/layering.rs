@@ -14,6 +14,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("lambkin-egress", &[]),
     // The log store is a leaf too: the sandbox writes to it, the API reads it.
     ("lambkin-logs", &[]),
+    // Metrics and traces are a leaf: the invocation layer and the front door record to them.
+    ("lambkin-telemetry", &[]),
     ("lambkin-sandbox", &["lambkin-egress", "lambkin-logs"]),
     ("lambkin-registry", &[]),
     (
@@ -24,6 +26,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "lambkin-protocol",
             "lambkin-egress",
             "lambkin-logs",
+            "lambkin-telemetry",
         ],
     ),
     (
@@ -35,6 +38,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "lambkin-protocol",
             "lambkin-egress",
             "lambkin-logs",
+            "lambkin-telemetry",
         ],
     ),
     (
@@ -47,6 +51,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "lambkin-protocol",
             "lambkin-egress",
             "lambkin-logs",
+            "lambkin-telemetry",
         ],
     ),
     ("lambkin", &["lambkin-macros", "lambkin-protocol"]),

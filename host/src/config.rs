@@ -167,6 +167,10 @@ pub struct ServeArgs {
     /// (the Tail log of a synchronous call is still returned).
     #[arg(long, env = "LAMBKIN_LOGS_MAX_MB", default_value_t = 1024)]
     pub logs_max_mb: u64,
+    /// Where to send traces (OpenTelemetry OTLP over HTTP): a collector such as
+    /// `http://127.0.0.1:4318`, or its full `/v1/traces` URL. Unset, no span leaves the node.
+    #[arg(long, env = "LAMBKIN_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
     #[command(flatten)]
     pub common: CommonArgs,
 }

@@ -64,6 +64,15 @@ pub async fn run(args: ServeArgs, runtimes: &[Embedded]) -> anyhow::Result<()> {
         log_sink,
     })?;
     let runtimes = crate::runtimes::unpack(runtimes, &data_dir).await?;
+    let telemetry = lambkin_telemetry::Telemetry {
+        metrics: Default::default(),
+        tracer: match &args.otlp_endpoint {
+            Some(endpoint) => Some(Arc::new(
+                lambkin_telemetry::trace::Tracer::otlp(endpoint).context("--otlp-endpoint")?,
+            )),
+            None => None,
+        },
+    };
     let state = server::start(ServerConfig {
         sandbox: sandbox.clone(),
         store: open_store(&args)?,
@@ -109,11 +118,16 @@ pub async fn run(args: ServeArgs, runtimes: &[Embedded]) -> anyhow::Result<()> {
         // A caller who may mount host paths into functions is a local developer.
         hot_reload: args.listen.ip().is_loopback() || args.allow_hot_reload,
         logs,
+        telemetry: telemetry.clone(),
     })
     .await?;
     let egress_profiles: Vec<&str> = sandbox.egress_policy().profile_names().collect();
     tracing::info!(%address, ?egress_profiles, signed = state.auth.is_some(), pooling = sandbox.uses_pooling_allocator(), environments = sandbox.environments(), queued = state.events.depth(), "lambkin serving");
     server::run(listener, state, shutdown_signal()).await?;
+    if let Some(tracer) = telemetry.tracer {
+        // The last spans go out before the process does (blocking: off the runtime's threads).
+        let _ = tokio::task::spawn_blocking(move || tracer.flush()).await;
+    }
     tracing::info!("lambkin stopped");
     Ok(())
 }

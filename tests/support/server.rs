@@ -106,6 +106,7 @@ pub async fn start_with(dir: &Path, settings: Settings) -> AppState {
         limits: settings.limits,
         runtimes: settings.runtimes,
         hot_reload: settings.hot_reload,
+        telemetry: Default::default(),
         logs: Some(Arc::new(
             lambkin_logs::LogStore::open(dir.join("logs"), 1 << 30).expect("log store"),
         )),

@@ -14,7 +14,7 @@ use base64::Engine as _;
 
 use super::{ApiError, FunctionRef, Page};
 use crate::extract::{Path, Query, RawBody};
-use crate::request_id::RequestId;
+use crate::request_id::{RequestId, Trace};
 use crate::server::AppState;
 use lambkin_invoke::MAX_SYNC_PAYLOAD_BYTES;
 use lambkin_invoke::queue::{QueuedEvent, Target};
@@ -117,6 +117,7 @@ pub(super) fn log_tail(log: &str) -> String {
 async fn invoke(
     State(app): State<AppState>,
     RequestId(request_id): RequestId,
+    trace: Trace,
     Path(name): Path<String>,
     Query(page): Query<Page>,
     headers: HeaderMap,
@@ -136,6 +137,7 @@ async fn invoke(
                 payload: params.payload,
                 client_context: params.client_context,
                 request_id: Some(request_id),
+                trace_id: Some(trace.for_invocation()),
                 ..InvokeRequest::default()
             };
             let outcome = app.invoker.invoke(&function.name, qualifier, request).await?;
@@ -182,9 +184,10 @@ async fn invoke(
                 qualifier: function.qualifier.clone(),
             };
             // The event is keyed by the request's id: the 202's `x-amzn-RequestId` and the delivery's.
-            app.events
-                .enqueue(QueuedEvent::new(request_id, target, payload))
-                .await?;
+            let mut event = QueuedEvent::new(request_id, target, payload);
+            event.trace = Some(trace.for_invocation());
+            app.events.enqueue(event).await?;
+            app.telemetry.metrics.async_event_received(&function.name);
             Ok(StatusCode::ACCEPTED.into_response())
         }
         None => Err(ApiError::InvalidParameterValue(format!(

@@ -19,6 +19,7 @@ use lambkin_invoke::queue::AsyncQueue;
 use lambkin_invoke::worker::{AsyncSettings, Worker, WorkerHandle};
 use lambkin_registry::{Buckets, Registry, RegistryConfig, RegistryLimits};
 use lambkin_sandbox::Sandbox;
+use lambkin_telemetry::Telemetry;
 use std::sync::Arc;
 
 /// Largest request body: a 50 MB package, base64-encoded in JSON, with room to spare.
@@ -47,6 +48,7 @@ pub struct Services {
     pub auth: Option<Authenticator>,
     /// The functions' logs, for the CloudWatch Logs operations; `None` when logs are not kept.
     pub logs: Option<Arc<lambkin_logs::LogStore>>,
+    pub telemetry: Telemetry,
     /// The server's own tasks; stopped by [`run`] on shutdown, or when the services are dropped.
     background: Background,
 }
@@ -136,6 +138,8 @@ pub struct ServerConfig {
     pub hot_reload: bool,
     /// The log store the sandbox's log sink writes to, read by the CloudWatch Logs operations.
     pub logs: Option<Arc<lambkin_logs::LogStore>>,
+    /// The node's metrics, and the tracer spans are exported with (if any).
+    pub telemetry: Telemetry,
 }
 
 /// Opens the registry and the async queue and starts the queue's worker.
@@ -167,7 +171,11 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<AppState> {
         .context("reading the async queue")?;
     let lifecycle =
         lambkin_invoke::lifecycle::spawn(registry.clone(), config.sandbox.clone(), lifecycle_jobs);
-    let invoker = Arc::new(Invoker::new(registry.clone(), config.sandbox.clone()));
+    let invoker = Arc::new(Invoker::new(
+        registry.clone(),
+        config.sandbox.clone(),
+        config.telemetry.clone(),
+    ));
     let housekeeper = invoker.spawn_housekeeping(config.idle_timeout);
     let worker = Worker::spawn(
         events.clone(),
@@ -187,6 +195,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<AppState> {
         front_door: config.front_door,
         auth,
         logs: config.logs,
+        telemetry: config.telemetry,
         background,
     })))
 }
@@ -196,6 +205,7 @@ pub fn app(state: AppState) -> Router {
     let api = Router::new()
         .route("/health", get(health))
         .route("/lambkin/pools", get(pools))
+        .route("/metrics", get(metrics))
         .merge(crate::router())
         // After the merge: it applies to the routes there are. axum's own 405 has an empty body.
         .method_not_allowed_fallback(unknown_operation)
@@ -216,7 +226,9 @@ pub fn app(state: AppState) -> Router {
         crate::url_gateway::by_host,
     ))
     // Outermost: every response, the middlewares' own included, carries the request's id.
-    .layer(crate::request_id::RequestIdLayer)
+    .layer(crate::request_id::RequestIdLayer {
+        telemetry: state.telemetry.clone(),
+    })
     .with_state(state)
 }
 
@@ -274,6 +286,23 @@ async fn pools(axum::extract::State(state): axum::extract::State<AppState>) -> a
         "compiles": state.sandbox.compiles(),
         "egress_denials": state.sandbox.egress_denials(),
     }))
+}
+
+/// Prometheus metrics: what was counted, and the gauges as they are now.
+async fn metrics(axum::extract::State(state): axum::extract::State<AppState>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut snapshot = state.invoker.metrics_snapshot();
+    snapshot.queue_depth = state.events.depth() as u64;
+    snapshot.egress_denied = state.sandbox.egress_denials();
+    let text = state.telemetry.metrics.render(&snapshot);
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            lambkin_telemetry::metrics::CONTENT_TYPE,
+        )],
+        text,
+    )
+        .into_response()
 }
 
 /// axum refuses a body over the limit with a plain-text 413; clients expect the AWS format.

@@ -19,7 +19,7 @@ use tracing::Instrument as _;
 use super::invoke::{InvokeParams, log_tail};
 use super::{ApiError, FunctionRef, Page};
 use crate::extract::{Path, Query, RawBody};
-use crate::request_id::RequestId;
+use crate::request_id::{RequestId, Trace};
 use crate::server::AppState;
 use lambkin_invoke::stream::StreamEvent;
 use lambkin_registry::model::InvocationType;
@@ -59,6 +59,7 @@ fn chunk(payload: Bytes) -> Bytes {
 async fn invoke_with_response_stream(
     State(app): State<AppState>,
     RequestId(request_id): RequestId,
+    trace: Trace,
     Path(name): Path<String>,
     Query(page): Query<Page>,
     headers: HeaderMap,
@@ -86,6 +87,7 @@ async fn invoke_with_response_stream(
         payload: params.payload,
         client_context: params.client_context,
         request_id: Some(request_id),
+        trace_id: Some(trace.for_invocation()),
         ..InvokeRequest::default()
     };
     let mut stream = ready.stream(request, app.front_door.stream_max_bytes);

@@ -21,7 +21,7 @@ use super::url_event::{
     EventContext, HttpAnswer, cors_headers, preflight_headers, request_event, response_from, stream_head,
 };
 use crate::extract::Path;
-use crate::request_id::RequestId;
+use crate::request_id::{RequestId, Trace};
 use crate::server::AppState;
 use lambkin_invoke::stream::{RESPONSE_SIZE_TOO_LARGE, StreamEvent};
 use lambkin_invoke::{InvokeError, MAX_SYNC_PAYLOAD_BYTES, Ready};
@@ -148,6 +148,7 @@ async fn invoke(
         tracing::error!("a function URL request without a request id (RequestIdLayer is not layered)");
         return refuse(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
     };
+    let trace = request.extensions().get::<Trace>().map(Trace::for_invocation);
     let (parts, body) = request.into_parts();
     let Ok(body) = axum::body::to_bytes(body, MAX_SYNC_PAYLOAD_BYTES).await else {
         return refuse(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large");
@@ -180,6 +181,7 @@ async fn invoke(
     let request = InvokeRequest {
         payload: Bytes::from(event.to_string()),
         request_id: Some(request_id),
+        trace_id: trace,
         ..InvokeRequest::default()
     };
     if target.config.invoke_mode == InvokeMode::ResponseStream {

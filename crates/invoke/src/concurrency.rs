@@ -83,6 +83,11 @@ impl Concurrency {
     }
 
     /// Every function's counters, by name.
+    /// Invocations running now in functions without reserved concurrency.
+    pub fn unreserved_running(&self) -> u32 {
+        self.unreserved_running.load(Ordering::Relaxed)
+    }
+
     pub fn snapshot(&self) -> Vec<FunctionConcurrency> {
         let functions = self.functions.lock().unwrap_or_else(|p| p.into_inner());
         let mut out: Vec<_> = functions

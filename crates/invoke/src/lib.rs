@@ -28,13 +28,16 @@ pub mod worker;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 use capacity::{Capacity, CapacityReport};
 use concurrency::{Concurrency, FunctionConcurrency, FunctionCounters, Limit, Slot};
 pub use error::{InvokeError, QueueError, ThrottleReason};
 use lambkin_registry::{InvocationTarget, Registry};
 use lambkin_sandbox::{FunctionError, InvokeRequest, Sandbox};
+use lambkin_telemetry::Telemetry;
+use lambkin_telemetry::metrics::{PoolSnapshot, ResourceLabels, ResourceMetrics, Snapshot};
+use lambkin_telemetry::trace::{self, KeyValue, TraceHeader};
 use pool::{Claim, EnvironmentPool, PoolCounts, ProvisionedStatus};
 
 /// Largest synchronous request payload, as Lambda's 6 MB.
@@ -68,6 +71,7 @@ pub struct Invoker {
     concurrency: Arc<Concurrency>,
     /// The node's environments, as many as the sandbox has instances for.
     capacity: Arc<Capacity>,
+    telemetry: Telemetry,
 }
 
 /// A resolved function qualifier: its version (or, for a weighted alias, its two versions),
@@ -87,6 +91,8 @@ struct Leg {
     pool: Arc<EnvironmentPool>,
     /// Hot reload: the path the pool's revision was prepared from, as it was then.
     watched: Option<hot_reload::Watched>,
+    /// Its invocations, errors, throttles and durations, under the qualifier the caller named.
+    metrics: Arc<ResourceMetrics>,
 }
 
 impl Route {
@@ -118,7 +124,7 @@ pub struct PoolReport {
 }
 
 impl Invoker {
-    pub fn new(registry: Arc<Registry>, sandbox: Sandbox) -> Invoker {
+    pub fn new(registry: Arc<Registry>, sandbox: Sandbox, telemetry: Telemetry) -> Invoker {
         Invoker {
             registry,
             deployed: Mutex::default(),
@@ -126,7 +132,13 @@ impl Invoker {
             concurrency: Arc::default(),
             capacity: Capacity::new(sandbox.environments()),
             sandbox,
+            telemetry,
         }
+    }
+
+    /// The metrics and the tracer invocations record to.
+    pub fn telemetry(&self) -> &Telemetry {
+        &self.telemetry
     }
 
     /// Starts the housekeeper: shuts down environments idle for `idle_timeout` and keeps each
@@ -255,6 +267,37 @@ impl Invoker {
         (pools, self.concurrency.snapshot(), self.capacity.report())
     }
 
+    /// The gauges a metrics scrape shows: environments by state, invocations running.
+    pub fn metrics_snapshot(&self) -> Snapshot {
+        let pools = lock(&self.deployed)
+            .iter()
+            .map(|((function, version), pool)| {
+                let counts = pool.counts();
+                PoolSnapshot {
+                    function: function.clone(),
+                    executed_version: version.clone(),
+                    initializing: counts.initializing,
+                    idle: counts.idle,
+                    busy: counts.busy,
+                    provisioned_ready: counts.provisioned_ready,
+                    provisioned_busy: counts.provisioned_busy,
+                    provisioned_target: counts.provisioned_target,
+                }
+            })
+            .collect();
+        Snapshot {
+            pools,
+            running: self
+                .concurrency
+                .snapshot()
+                .into_iter()
+                .map(|f| (f.function, f.running))
+                .collect(),
+            unreserved_running: self.concurrency.unreserved_running(),
+            ..Snapshot::default()
+        }
+    }
+
     /// Checks that `qualifier` of `name` can be invoked (DryRun) and says which version would run.
     pub async fn check(&self, name: &str, qualifier: Option<&str>) -> Result<String, InvokeError> {
         let target = self
@@ -288,9 +331,16 @@ impl Invoker {
             Some((weight, additional)) if random_unit() < *weight => additional,
             _ => &route.primary,
         };
-        let slot = self.concurrency.admit(&route.counters, route.limit)?;
+        let slot = match self.concurrency.admit(&route.counters, route.limit) {
+            Ok(slot) => slot,
+            Err(throttled) => {
+                leg.metrics.throttled();
+                return Err(throttled);
+            }
+        };
         let Some(claim) = leg.pool.claim() else {
             route.counters.throttled();
+            leg.metrics.throttled();
             tracing::warn!(
                 function = name,
                 environments = self.sandbox.environments(),
@@ -302,6 +352,8 @@ impl Invoker {
             executed_version: leg.executed_version.clone(),
             invoked_function_arn: leg.invoked_function_arn.clone(),
             claim,
+            metrics: leg.metrics.clone(),
+            tracer: self.telemetry.tracer.clone(),
             _slot: slot,
         })
     }
@@ -322,7 +374,7 @@ impl Invoker {
             resolved.primary.is_ok() && resolved.additional.as_ref().is_none_or(|(_, leg)| leg.is_ok());
         let (primary, additional) = if healthy {
             let additional = match resolved.additional {
-                Some((weight, leg)) => Some((weight, self.leg(leg?).await?)),
+                Some((weight, leg)) => Some((weight, self.leg(name, qualifier, leg?).await?)),
                 None => None,
             };
             (resolved.primary?, additional)
@@ -335,7 +387,7 @@ impl Invoker {
         };
         let route = Arc::new(Route {
             generation,
-            primary: self.leg(primary).await?,
+            primary: self.leg(name, qualifier, primary).await?,
             additional,
             limit,
             counters: self.concurrency.counters(name),
@@ -346,15 +398,22 @@ impl Invoker {
         Ok(route)
     }
 
-    async fn leg(&self, target: InvocationTarget) -> Result<Leg, InvokeError> {
+    async fn leg(
+        &self,
+        name: &str,
+        qualifier: Option<&str>,
+        target: InvocationTarget,
+    ) -> Result<Leg, InvokeError> {
         let executed_version = target.configuration.version.clone();
         let invoked_function_arn = target.invoked_function_arn.clone();
         let (pool, watched) = self.deploy_watched(target).await?;
+        let labels = ResourceLabels::new(name, qualifier, &executed_version);
         Ok(Leg {
             executed_version,
             invoked_function_arn,
             pool,
             watched,
+            metrics: Arc::new(self.telemetry.metrics.resource(&labels)),
         })
     }
 
@@ -415,9 +474,14 @@ impl Invoker {
             _ => match self.sandbox.loaded(code_sha256) {
                 Some(code) => Ok(code),
                 None => {
-                    self.sandbox
-                        .load_async(self.registry.code(code_sha256).await?)
-                        .await
+                    let code = self.registry.code(code_sha256).await?;
+                    let (compiles, started) = (self.sandbox.compiles(), Instant::now());
+                    let loaded = self.sandbox.load_async(code).await;
+                    // The compile cache missed (a hit is a load, not a compile).
+                    if self.sandbox.compiles() > compiles {
+                        self.telemetry.metrics.compiled(started.elapsed());
+                    }
+                    loaded
                 }
             },
         };
@@ -438,7 +502,12 @@ impl Invoker {
         if let Some(existing) = current(&deployed) {
             return Ok(existing);
         }
-        let entry = EnvironmentPool::new(revision, function, self.capacity.clone());
+        let entry = EnvironmentPool::new(
+            revision,
+            function,
+            self.capacity.clone(),
+            self.telemetry.metrics.clone(),
+        );
         deployed.insert(key, entry.clone());
         Ok(entry)
     }
@@ -451,6 +520,8 @@ pub struct Ready {
     invoked_function_arn: String,
     /// The environment it runs in, or its place for a cold start.
     claim: Claim,
+    metrics: Arc<ResourceMetrics>,
+    tracer: Option<Arc<trace::Tracer>>,
     /// Held until the invocation ends.
     _slot: Slot,
 }
@@ -470,7 +541,8 @@ impl Ready {
     }
 
     /// Runs the invocation in an environment of the version's pool. The invoked ARN is filled
-    /// in; chunks go to `request.stream` when it is set.
+    /// in; chunks go to `request.stream` when it is set. It is counted in the version's metrics,
+    /// and its Init (on a cold start) and Invoke are spans of the request's trace.
     pub async fn run(self, mut request: InvokeRequest) -> SyncResult {
         let request_id = request
             .request_id
@@ -480,12 +552,35 @@ impl Ready {
             executed_version,
             invoked_function_arn,
             claim,
+            metrics,
+            tracer,
             _slot,
         } = self;
+        let function = claim.function_name().to_string();
+        let header = request
+            .trace_id
+            .as_deref()
+            .and_then(TraceHeader::parse)
+            .unwrap_or_else(|| TraceHeader::fresh(tracer.is_some()));
+        let spans = Spans {
+            tracer: tracer.as_deref(),
+            header,
+            request_id: &request_id,
+            function: &function,
+            version: &executed_version,
+            cold: matches!(claim, Claim::Cold(_)),
+        };
         request.invoked_function_arn = Some(invoked_function_arn);
-        let mut lease = match claim.into_lease().await {
+        let (began, started) = (SystemTime::now(), Instant::now());
+        let lease = claim.into_lease().await;
+        let initialized = SystemTime::now();
+        if spans.cold {
+            spans.record(trace::new_span_id(), "Init", began, lease.is_err());
+        }
+        let mut lease = match lease {
             Ok(lease) => lease,
             Err(failure) => {
+                metrics.invoked(started.elapsed(), true);
                 return SyncResult {
                     executed_version,
                     request_id,
@@ -494,16 +589,22 @@ impl Ready {
                 };
             }
         };
-        match lease.invoke(request).await {
-            Some(invocation) => SyncResult {
-                executed_version,
-                request_id,
-                result: invocation.result,
-                log: invocation.log,
-            },
+        // The guest's `_X_AMZN_TRACE_ID` names its Invoke span as the parent.
+        let invoke_span = trace::new_span_id();
+        request.trace_id = Some(header.with_parent(invoke_span).to_string());
+        let outcome = match lease.invoke(request).await {
+            Some(invocation) => {
+                metrics.invoked(invocation.report.duration, invocation.result.is_err());
+                SyncResult {
+                    executed_version: executed_version.clone(),
+                    request_id: request_id.clone(),
+                    result: invocation.result,
+                    log: invocation.log,
+                }
+            }
             None => SyncResult {
-                executed_version,
-                request_id,
+                executed_version: executed_version.clone(),
+                request_id: request_id.clone(),
                 result: Err(FunctionError {
                     error_type: "Runtime.Unknown".into(),
                     error_message: "no execution environment".into(),
@@ -511,7 +612,44 @@ impl Ready {
                 }),
                 log: String::new(),
             },
-        }
+        };
+        spans.record(invoke_span, "Invoke", initialized, outcome.result.is_err());
+        outcome
+    }
+}
+
+/// The spans of one invocation, children of the span that called (the front door's request).
+struct Spans<'a> {
+    tracer: Option<&'a trace::Tracer>,
+    header: TraceHeader,
+    request_id: &'a str,
+    function: &'a str,
+    version: &'a str,
+    /// This invocation started its environment.
+    cold: bool,
+}
+
+impl Spans<'_> {
+    /// Records a span from `start` to now.
+    fn record(&self, span_id: u64, name: &'static str, start: SystemTime, failed: bool) {
+        let Some(tracer) = self.tracer else {
+            return;
+        };
+        tracer.record(trace::Span {
+            header: self.header,
+            span_id,
+            name: name.into(),
+            kind: trace::Kind::Internal,
+            start,
+            end: SystemTime::now(),
+            attributes: vec![
+                KeyValue::new("faas.invocation_id", self.request_id.to_string()),
+                KeyValue::new("faas.name", self.function.to_string()),
+                KeyValue::new("faas.version", self.version.to_string()),
+                KeyValue::new("faas.coldstart", self.cold),
+            ],
+            failed,
+        });
     }
 }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use lambkin_registry::model::FunctionConfiguration;
 use lambkin_registry::{LifecycleJob, LifecycleJobs, Registry, RegistryError};
-use lambkin_sandbox::{FunctionSpec, Sandbox, code_sha256};
+use lambkin_sandbox::{FunctionSpec, LogFormat, Sandbox, code_sha256};
 
 /// Does every job the registry hands over, each in its own task, until the registry is gone.
 pub fn spawn(
@@ -136,5 +136,13 @@ pub async fn function_spec(
             .and_then(|g| g.as_str())
             .filter(|g| !g.is_empty())
             .map_or_else(|| format!("/aws/lambda/{}", config.function_name), str::to_string),
+        log_format: {
+            let field = |name| config.logging_config.get(name).and_then(|v| v.as_str());
+            LogFormat::from_config(
+                field("LogFormat").unwrap_or("Text"),
+                field("ApplicationLogLevel"),
+                field("SystemLogLevel"),
+            )
+        },
     })
 }

@@ -13,6 +13,7 @@ use crate::capacity::{Capacity, Place};
 use lambkin_sandbox::{
     ExecutionEnvironment, InitFailure, Initialization, Invocation, InvokeRequest, PreparedFunction,
 };
+use lambkin_telemetry::metrics::Metrics;
 
 pub struct EnvironmentPool {
     /// The configuration revision and code it was prepared from: a new one gets a new pool.
@@ -25,6 +26,8 @@ pub struct EnvironmentPool {
     cold_starts: AtomicU64,
     /// Idle environments shut down to make room for another function's.
     evictions: AtomicU64,
+    /// Where its environments' starts and Init durations are counted.
+    metrics: Arc<Metrics>,
 }
 
 /// An environment with its place in the node's budget: the two go together.
@@ -68,6 +71,8 @@ pub struct PoolCounts {
     pub idle: u32,
     pub busy: u32,
     pub provisioned_ready: u32,
+    /// Provisioned environments serving an invocation.
+    pub provisioned_busy: u32,
     pub provisioned_target: u32,
     pub cold_starts: u64,
     pub evictions: u64,
@@ -126,6 +131,15 @@ pub struct ColdStart {
 }
 
 impl Claim {
+    /// The function it runs.
+    pub fn function_name(&self) -> &str {
+        let pool = match self {
+            Claim::Warm(lease) => &lease.pool,
+            Claim::Cold(cold) => &cold.pool,
+        };
+        &pool.function.spec.name
+    }
+
     /// The environment to run in: the warm one, or a new one once its Init is done.
     pub async fn into_lease(self) -> Result<Lease, InitFailure> {
         match self {
@@ -146,11 +160,17 @@ impl Drop for Initializing<'_> {
 }
 
 impl EnvironmentPool {
-    pub fn new(revision: String, function: Arc<PreparedFunction>, capacity: Arc<Capacity>) -> Arc<Self> {
+    pub fn new(
+        revision: String,
+        function: Arc<PreparedFunction>,
+        capacity: Arc<Capacity>,
+        metrics: Arc<Metrics>,
+    ) -> Arc<Self> {
         let pool = Arc::new(EnvironmentPool {
             revision,
             function,
             capacity,
+            metrics,
             state: Mutex::default(),
             cold_starts: AtomicU64::new(0),
             evictions: AtomicU64::new(0),
@@ -198,7 +218,7 @@ impl EnvironmentPool {
             true => Initialization::SnapStart,
             false => Initialization::OnDemand,
         };
-        let started = ExecutionEnvironment::start_as(&self.function, kind).await;
+        let started = self.start_counted(kind).await;
         drop(initializing);
         let environment = Housed {
             environment: started?,
@@ -211,6 +231,17 @@ impl EnvironmentPool {
             provisioned: false,
             finished: false,
         })
+    }
+
+    /// Starts an environment (its Init, or its restore from a snapshot), counted by Lambda's
+    /// initialization type whether or not Init succeeds.
+    async fn start_counted(&self, kind: Initialization) -> Result<ExecutionEnvironment, InitFailure> {
+        let began = Instant::now();
+        let started = ExecutionEnvironment::start_as(&self.function, kind).await;
+        let spec = &self.function.spec;
+        self.metrics
+            .environment_started(&spec.name, &spec.version, kind.as_str(), began.elapsed());
+        started
     }
 
     /// When this pool's least recently used idle environment went idle.
@@ -292,7 +323,8 @@ impl EnvironmentPool {
                 Some("every execution environment this node holds is in use".to_string());
             return;
         };
-        let started = ExecutionEnvironment::start_as(&self.function, Initialization::Provisioned)
+        let started = self
+            .start_counted(Initialization::Provisioned)
             .await
             .map(|environment| Housed {
                 environment,
@@ -337,6 +369,7 @@ impl EnvironmentPool {
             idle: state.idle.len() as u32,
             busy: state.busy,
             provisioned_ready: state.ready.len() as u32,
+            provisioned_busy: state.provisioned.busy,
             provisioned_target: state.provisioned.target,
             cold_starts: self.cold_starts.load(Ordering::Relaxed),
             evictions: self.evictions.load(Ordering::Relaxed),

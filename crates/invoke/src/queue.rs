@@ -43,6 +43,12 @@ pub struct QueuedEvent {
     /// The last attempt's response, for the record of an event that then ages out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_response: Option<AttemptResponse>,
+    /// The `X-Amzn-Trace-Id` the event was accepted with: its deliveries join that trace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<String>,
+    /// For an invocation record on its way to a destination: the function it is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_function: Option<String>,
 }
 
 /// Where a queued event goes.
@@ -68,6 +74,8 @@ impl QueuedEvent {
             attempts: 0,
             backoffs: 0,
             last_response: None,
+            trace: None,
+            source_function: None,
         }
     }
 }

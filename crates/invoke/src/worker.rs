@@ -142,7 +142,10 @@ impl Worker {
     ) -> Result<(), QueueError> {
         let policy = match self.registry.async_policy(name, qualifier).await {
             Ok(policy) => policy,
-            Err(RegistryError::NotFound(message)) => return self.drop_event(&event, &message).await,
+            Err(RegistryError::NotFound(message)) => {
+                self.target_gone(&event);
+                return self.drop_event(&event, &message).await;
+            }
             Err(_) => return self.back_off(event).await,
         };
         let max_age = Duration::from_secs(u64::from(policy.maximum_event_age_seconds));
@@ -154,14 +157,18 @@ impl Worker {
                 .finish(event, &policy, Condition::ZeroReservedConcurrency)
                 .await;
         }
+        let age = Duration::from_millis(now_ms().saturating_sub(event.accepted_ms));
+        self.invoker.telemetry().metrics.async_event_delivered(name, age);
         let request = InvokeRequest {
             payload: Bytes::from(event.payload.clone()),
             request_id: Some(event.id.clone()),
+            trace_id: event.trace.clone(),
             ..InvokeRequest::default()
         };
         let outcome = match self.invoker.invoke(name, qualifier, request).await {
             Ok(outcome) => outcome,
             Err(InvokeError::Registry(RegistryError::NotFound(message))) => {
+                self.target_gone(&event);
                 return self.drop_event(&event, &message).await;
             }
             Err(transient) if transient.is_transient() => return self.back_off(event).await,
@@ -200,6 +207,10 @@ impl Worker {
         policy: &AsyncPolicy,
         condition: Condition,
     ) -> Result<(), QueueError> {
+        let function = function_name(&event);
+        if condition != Condition::Success {
+            self.invoker.telemetry().metrics.async_event_dropped(function);
+        }
         let destination = match condition {
             Condition::Success => &policy.on_success,
             _ => &policy.on_failure,
@@ -213,6 +224,10 @@ impl Worker {
         let target = match self.destination(destination) {
             Ok(target) => target,
             Err(e) => {
+                self.invoker
+                    .telemetry()
+                    .metrics
+                    .destination_delivery_failed(function);
                 return self
                     .drop_event(&event, &format!("destination {destination}: {e}"))
                     .await;
@@ -226,7 +241,9 @@ impl Worker {
             &event.payload,
             event.last_response.as_ref(),
         );
-        let follow_up = QueuedEvent::new(uuid::Uuid::new_v4().to_string(), target, record.to_string());
+        let mut follow_up = QueuedEvent::new(uuid::Uuid::new_v4().to_string(), target, record.to_string());
+        follow_up.source_function = Some(function.to_string());
+        follow_up.trace = event.trace.clone();
         self.queue.hand_over(&event.id, follow_up).await
     }
 
@@ -261,10 +278,12 @@ impl Worker {
             Ok(response) if response.status().is_success() => self.queue.complete(&event.id).await,
             Ok(response) => {
                 tracing::warn!(%url, status = %response.status(), "webhook destination refused a record; retrying");
+                self.destination_failed(&event);
                 self.back_off(event).await
             }
             Err(e) => {
                 tracing::warn!(%url, "webhook destination unreachable ({e}); retrying");
+                self.destination_failed(&event);
                 self.back_off(event).await
             }
         }
@@ -280,6 +299,30 @@ impl Worker {
         self.queue.retry(event).await
     }
 
+    /// Counts a record that did not reach its destination (for records only: an event the
+    /// caller sent is no destination's).
+    fn destination_failed(&self, event: &QueuedEvent) {
+        if let Some(function) = &event.source_function {
+            self.invoker
+                .telemetry()
+                .metrics
+                .destination_delivery_failed(function);
+        }
+    }
+
+    /// The function an event was for no longer exists: a record fails its destination, an
+    /// event is dropped.
+    fn target_gone(&self, event: &QueuedEvent) {
+        match &event.source_function {
+            Some(_) => self.destination_failed(event),
+            None => self
+                .invoker
+                .telemetry()
+                .metrics
+                .async_event_dropped(function_name(event)),
+        }
+    }
+
     async fn drop_event(&self, event: &QueuedEvent, why: &str) -> Result<(), QueueError> {
         tracing::warn!("asynchronous event dropped: {why}");
         self.queue.complete(&event.id).await
@@ -292,5 +335,14 @@ impl Worker {
 
     fn scaled(&self, delay: Duration) -> Duration {
         delay.mul_f64(self.settings.time_scale.max(0.0))
+    }
+}
+
+/// The function an event is for (a record on its way to a webhook: the function it is about).
+fn function_name(event: &QueuedEvent) -> &str {
+    match (&event.target, &event.source_function) {
+        (Target::Function { name, .. }, _) => name,
+        (Target::Webhook { .. }, Some(source)) => source,
+        (Target::Webhook { url }, None) => url,
     }
 }

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{FunctionSpec, Initialization};
+use super::{FunctionSpec, Initialization, LogFormat};
 
 /// Everything the guest's environment holds: Lambda's defaults, the function's variables (which
 /// may override the unreserved defaults), then the reserved variables (which always win).
@@ -34,6 +34,14 @@ pub fn environment_for(spec: &FunctionSpec, log_stream: &str, kind: Initializati
         ("LAMBDA_RUNTIME_DIR", "/var/runtime".to_string()),
     ];
     env.extend(reserved.into_iter().map(|(k, v)| (k.to_string(), v)));
+    // The runtimes write JSON records at or above this level (Lambda sets both for JSON only).
+    if let LogFormat::Json { application, .. } = spec.log_format {
+        env.insert("AWS_LAMBDA_LOG_FORMAT".to_string(), "JSON".to_string());
+        env.insert(
+            "AWS_LAMBDA_LOG_LEVEL".to_string(),
+            application.as_str().to_string(),
+        );
+    }
     if let Some((runtime, _)) = &spec.managed_runtime {
         env.insert("AWS_EXECUTION_ENV".into(), format!("AWS_Lambda_{runtime}"));
     }

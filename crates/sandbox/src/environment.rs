@@ -222,17 +222,16 @@ impl ExecutionEnvironment {
                 super::runtime_version_arn(&function.spec.region),
             ),
         };
-        let (start_log, failure_line): (_, fn(Duration, &str) -> String) = if restored {
-            (
-                logs::restore_log(&version, &arn, &log.take()),
-                logs::restore_report_line,
-            )
-        } else {
-            (
-                logs::init_log(&version, &arn, &log.take()),
-                logs::init_report_line,
-            )
+        let phase = logs::Phase {
+            format: &function.spec.log_format,
+            restore: restored,
+            initialization_type: kind.as_str(),
+            runtime_version: &version,
+            runtime_version_arn: &arn,
+            function_name: &function.spec.name,
+            function_version: &function.spec.version,
         };
+        let start_log = phase.start_log(&log.take());
         match outcome {
             Ok(bindings) => {
                 // A provisioned environment's Init is its own entry in the log group; an
@@ -259,7 +258,7 @@ impl ExecutionEnvironment {
                 ))
             }
             Err(error) => {
-                let log = start_log + &failure_line(duration, &error.error_type);
+                let log = start_log + &phase.failure_line(duration, &error.error_type);
                 keep_log(function, &log_stream, &log, began);
                 Err(InitFailure { log, error })
             }
@@ -425,7 +424,14 @@ impl ExecutionEnvironment {
             Err(e) if !self.reusable => Some(e.error_message.as_str()),
             _ => None,
         };
-        let body = logs::invocation_log(None, &spec.version, &self.log.take(), error_line, &report);
+        let body = logs::invocation_log(
+            &spec.log_format,
+            &spec.version,
+            &self.log.take(),
+            error_line,
+            &report,
+            result.is_err(),
+        );
         if let Some(start) = &start {
             keep_log(&function, &self.log_stream, &start.log, start.began);
         }

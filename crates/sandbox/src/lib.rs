@@ -12,6 +12,7 @@ mod engine;
 mod env_vars;
 mod environment;
 mod limits;
+pub mod log_format;
 pub mod logs;
 mod outbound;
 mod snapshot;
@@ -33,6 +34,7 @@ pub use engine::default_environments;
 pub use environment::{
     ExecutionEnvironment, FunctionError, InitFailure, Initialization, Invocation, InvokeRequest, Streamed,
 };
+pub use log_format::{Level, LogFormat};
 pub use logs::Report;
 pub use snapshot::SnapshotError;
 
@@ -153,6 +155,8 @@ pub struct FunctionSpec {
     pub egress_profile: Option<String>,
     /// The log group its logs go to: LoggingConfig.LogGroup, by default `/aws/lambda/<name>`.
     pub log_group: String,
+    /// LoggingConfig's LogFormat and, for JSON, its levels.
+    pub log_format: LogFormat,
 }
 
 impl FunctionSpec {
@@ -175,6 +179,7 @@ impl FunctionSpec {
             restored: false,
             egress_profile: None,
             log_group: format!("/aws/lambda/{name}"),
+            log_format: LogFormat::Text,
         }
     }
 }

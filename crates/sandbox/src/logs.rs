@@ -2,6 +2,7 @@
 //! START / END / REPORT lines.
 
 use bytes::Bytes;
+use serde_json::json;
 use std::fmt::Write as _;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -10,6 +11,8 @@ use std::time::Duration;
 use tokio::io::AsyncWrite;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
+
+use crate::log_format::LogFormat;
 
 /// Most of a guest's output kept per invocation; the rest is dropped, with a note, so a chatty or
 /// hostile guest cannot make the host hold unbounded memory.
@@ -149,17 +152,50 @@ impl Report {
     }
 }
 
-/// Assembles one invocation's log in Lambda's order.
+impl Report {
+    /// Lambda's `platform.report` record.
+    fn record(&self, status: &str) -> serde_json::Value {
+        let mut metrics = json!({
+            "durationMs": round2(millis(self.duration)),
+            "billedDurationMs": self.billed_duration_ms(),
+            "memorySizeMB": self.memory_size_mb,
+            "maxMemoryUsedMB": self.max_memory_used_mb,
+        });
+        if let Some(init) = self.init_duration {
+            metrics["initDurationMs"] = json!(round2(millis(init)));
+        }
+        if let Some(restore) = self.restore_duration {
+            metrics["restoreDurationMs"] = json!(round2(millis(restore)));
+            metrics["billedRestoreDurationMs"] = json!(billed_ms(restore));
+        }
+        json!({ "requestId": self.request_id, "metrics": metrics, "status": status })
+    }
+}
+
+/// Assembles one invocation's log in Lambda's order, in the function's log format.
 pub fn invocation_log(
-    start_log: Option<&str>,
+    format: &LogFormat,
     version: &str,
     output: &str,
     error_line: Option<&str>,
     report: &Report,
+    failed: bool,
 ) -> String {
     let mut log = String::with_capacity(output.len() + 256);
-    if let Some(start) = start_log {
-        log.push_str(start);
+    if format.is_json() {
+        let status = if failed { "error" } else { "success" };
+        let id = &report.request_id;
+        log.extend(format.platform("platform.start", json!({ "requestId": id, "version": version })));
+        push_output(&mut log, &format.application_output(output));
+        if let Some(error) = error_line {
+            let _ = writeln!(log, "{error}");
+        }
+        log.extend(format.platform(
+            "platform.runtimeDone",
+            json!({ "requestId": id, "status": status }),
+        ));
+        log.extend(format.platform("platform.report", report.record(status)));
+        return log;
     }
     let _ = writeln!(log, "START RequestId: {} Version: {}", report.request_id, version);
     push_output(&mut log, output);
@@ -171,37 +207,87 @@ pub fn invocation_log(
     log
 }
 
-/// The Init phase's part of the log: INIT_START, then whatever Init printed.
-pub fn init_log(runtime_version: &str, runtime_version_arn: &str, output: &str) -> String {
-    start_log("INIT_START", runtime_version, runtime_version_arn, output)
+/// What the Init (or Restore) lines of an environment name.
+#[derive(Debug, Clone, Copy)]
+pub struct Phase<'a> {
+    pub format: &'a LogFormat,
+    /// Restoring a SnapStart snapshot rather than running Init.
+    pub restore: bool,
+    pub initialization_type: &'a str,
+    pub runtime_version: &'a str,
+    pub runtime_version_arn: &'a str,
+    pub function_name: &'a str,
+    pub function_version: &'a str,
 }
 
-/// The Restore phase's part of the log: RESTORE_START, then whatever the restore printed.
-pub fn restore_log(runtime_version: &str, runtime_version_arn: &str, output: &str) -> String {
-    start_log("RESTORE_START", runtime_version, runtime_version_arn, output)
+impl Phase<'_> {
+    /// The phase's part of the log: INIT_START (RESTORE_START), then whatever it printed.
+    pub fn start_log(&self, output: &str) -> String {
+        let output = self.format.application_output(output);
+        if self.format.is_json() {
+            let (kind, phase) = match self.restore {
+                true => ("platform.restoreStart", "restore"),
+                false => ("platform.initStart", "init"),
+            };
+            let record = json!({
+                "initializationType": self.initialization_type,
+                "phase": phase,
+                "runtimeVersion": self.runtime_version,
+                "runtimeVersionArn": self.runtime_version_arn,
+                "functionName": self.function_name,
+                "functionVersion": self.function_version,
+            });
+            let mut log = self.format.platform(kind, record).unwrap_or_default();
+            push_output(&mut log, &output);
+            return log;
+        }
+        let phase = if self.restore {
+            "RESTORE_START"
+        } else {
+            "INIT_START"
+        };
+        let mut log = format!(
+            "{phase} Runtime Version: {}\tRuntime Version ARN: {}\n",
+            self.runtime_version, self.runtime_version_arn
+        );
+        push_output(&mut log, &output);
+        log
+    }
+
+    /// INIT_REPORT (RESTORE_REPORT), written when the phase fails (the environment never
+    /// serves an invocation).
+    pub fn failure_line(&self, duration: Duration, error_type: &str) -> String {
+        if self.format.is_json() {
+            let kind = if self.restore {
+                "platform.restoreReport"
+            } else {
+                "platform.initReport"
+            };
+            let record = json!({
+                "initializationType": self.initialization_type,
+                "phase": if self.restore { "restore" } else { "init" },
+                "status": "error",
+                "errorType": error_type,
+                "metrics": { "durationMs": round2(millis(duration)) },
+            });
+            return self.format.platform(kind, record).unwrap_or_default();
+        }
+        if self.restore {
+            return format!(
+                "RESTORE_REPORT Restore Duration: {:.2} ms\tStatus: error\tError Type: {error_type}\n",
+                millis(duration)
+            );
+        }
+        format!(
+            "INIT_REPORT Init Duration: {:.2} ms\tPhase: init\tStatus: error\tError Type: {error_type}\n",
+            millis(duration)
+        )
+    }
 }
 
-fn start_log(phase: &str, runtime_version: &str, runtime_version_arn: &str, output: &str) -> String {
-    let mut log =
-        format!("{phase} Runtime Version: {runtime_version}\tRuntime Version ARN: {runtime_version_arn}\n");
-    push_output(&mut log, output);
-    log
-}
-
-/// INIT_REPORT, written when Init fails (the environment never serves an invocation).
-pub fn init_report_line(duration: Duration, error_type: &str) -> String {
-    format!(
-        "INIT_REPORT Init Duration: {:.2} ms\tPhase: init\tStatus: error\tError Type: {error_type}\n",
-        millis(duration)
-    )
-}
-
-/// RESTORE_REPORT, written when restoring a snapshot fails.
-pub fn restore_report_line(duration: Duration, error_type: &str) -> String {
-    format!(
-        "RESTORE_REPORT Restore Duration: {:.2} ms\tStatus: error\tError Type: {error_type}\n",
-        millis(duration)
-    )
+/// Milliseconds to two decimals, as the platform records print them.
+fn round2(ms: f64) -> f64 {
+    (ms * 100.0).round() / 100.0
 }
 
 fn push_output(log: &mut String, output: &str) {
