@@ -544,6 +544,103 @@ def test_python_and_node_runtime_lines_are_events(client, logs, make_name):
         _delete_groups(logs, [group_of(name) for name, *_ in fns])
 
 
+def json_records(events) -> list[dict]:
+    """Every event parsed: a JSON-format function's log is JSON objects only."""
+    records = []
+    for e in events:
+        record = json.loads(message(e))
+        assert isinstance(record, dict), e
+        records.append(record)
+    return records
+
+
+def test_a_json_format_functions_lines_are_lambdas_json_records(client, logs, make_name):
+    # LoggingConfig LogFormat=JSON: the platform's records (platform.initStart, platform.start,
+    # platform.runtimeDone, platform.report) and the runtimes' application records, one JSON
+    # object per event; ApplicationLogLevel and SystemLogLevel filter them; levels need JSON.
+    json_config = {"LogFormat": "JSON"}
+    fns = [
+        (make_name("json-py"), "python3.14", "python/hello", "lambda_function.lambda_handler"),
+        (make_name("json-node"), "nodejs22.x", "node/hello", "index.handler"),
+    ]
+    for name, runtime, example, handler in fns:
+        created = create_function(
+            client, name, source_zip(example), wait=False, Runtime=runtime, Handler=handler,
+            LoggingConfig=json_config,
+        )
+        assert created["LoggingConfig"]["ApplicationLogLevel"] == "INFO", created["LoggingConfig"]
+        assert created["LoggingConfig"]["SystemLogLevel"] == "INFO", created["LoggingConfig"]
+    for name, *_ in fns:
+        until_active(client, name)
+    try:
+        for name, runtime, *_ in fns:
+            who = marker()
+            resp = client.invoke(FunctionName=name, Payload=json.dumps({"name": who}).encode())
+            assert "FunctionError" not in resp, resp["Payload"].read()
+            rid = request_id_of(resp)
+
+            def complete(events):
+                kinds = [r.get("type") for r in json_records(events)]
+                return "platform.report" in kinds and any(who in message(e) for e in events)
+
+            events = eventually(lambda: filter_all(logs, group_of(name)), complete, f"{name}'s JSON log")
+            records = json_records(events)
+            by_type = {r["type"]: r for r in records if "type" in r}
+            assert set(by_type) == {
+                "platform.initStart", "platform.start", "platform.runtimeDone", "platform.report"
+            }, records
+            for r in by_type.values():
+                assert ISO_TIME.match(r["time"]), r
+            init = by_type["platform.initStart"]["record"]
+            assert init["initializationType"] == "on-demand" and init["phase"] == "init", init
+            assert init["functionName"] == name and init["functionVersion"] == "$LATEST", init
+            assert by_type["platform.start"]["record"] == {"requestId": rid, "version": "$LATEST"}
+            assert by_type["platform.runtimeDone"]["record"] == {"requestId": rid, "status": "success"}
+            report = by_type["platform.report"]["record"]
+            assert report["requestId"] == rid and report["status"] == "success", report
+            metrics = report["metrics"]
+            assert metrics["memorySizeMB"] == 128 and metrics["billedDurationMs"] >= 1, metrics
+            assert metrics["durationMs"] >= 0 and metrics["maxMemoryUsedMB"] > 0, metrics
+            assert metrics["initDurationMs"] > 0, metrics
+            [app] = [r for r in records if "type" not in r]
+            assert app["level"] == "INFO" and app["requestId"] == rid, app
+            assert app["message"] == f"greeting {who} in {name}", app
+            assert ISO_TIME.match(app["timestamp"]), app
+
+            # WARN for both: the INFO greeting and the INFO platform records are left out.
+            client.update_function_configuration(
+                FunctionName=name,
+                LoggingConfig={"ApplicationLogLevel": "WARN", "SystemLogLevel": "WARN"},
+            )
+            updated = wait_for(
+                lambda: (c := client.get_function_configuration(FunctionName=name))
+                and c["LastUpdateStatus"] == "Successful" and c,
+                what=f"{name} updated",
+            )
+            assert updated["LoggingConfig"]["ApplicationLogLevel"] == "WARN", updated["LoggingConfig"]
+            quiet = client.invoke(FunctionName=name, Payload=json.dumps({"name": who}).encode(), LogType="Tail")
+            assert "FunctionError" not in quiet, quiet["Payload"].read()
+            tail = base64.b64decode(quiet["LogResult"]).decode()
+            assert who not in tail and "platform." not in tail, tail
+
+        # Levels need the JSON format.
+        with pytest.raises(ClientError) as refused:
+            client.update_function_configuration(
+                FunctionName=fns[0][0], LoggingConfig={"LogFormat": "Text", "ApplicationLogLevel": "DEBUG"}
+            )
+        assert error_code(refused.value) == "InvalidParameterValueException", refused.value.response
+        with pytest.raises(ClientError) as refused:
+            client.update_function_configuration(
+                FunctionName=fns[0][0], LoggingConfig={"SystemLogLevel": "ERROR"}
+            )
+        assert error_code(refused.value) == "InvalidParameterValueException", refused.value.response
+    finally:
+        _delete_groups(logs, [group_of(name) for name, *_ in fns])
+
+
+ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
+
+
 INIT_START = "INIT_START Runtime Version:"
 # logs.rs init_report_line: what a failed Init leaves after its INIT_START.
 INIT_REPORT_ERROR = re.compile(

@@ -159,15 +159,7 @@ pub fn apply(
         config.snap_start.apply_on = snap_start.apply_on;
     }
     if let Some(logging) = input.logging_config {
-        let format = logging.get("LogFormat").and_then(Value::as_str).unwrap_or("Text");
-        if !["Text", "JSON"].contains(&format) {
-            return Err(invalid(format!("LogFormat {format} is not one of Text, JSON")));
-        }
-        let mut merged = config.logging_config.clone();
-        if let (Some(target), Some(source)) = (merged.as_object_mut(), logging.as_object()) {
-            target.extend(source.clone());
-        }
-        config.logging_config = merged;
+        config.logging_config = logging_config(&config.logging_config, &logging)?;
     }
     if let Some(arns) = input.layers {
         config.layers = Registry::layer_references(layers, &arns)?;
@@ -286,4 +278,100 @@ pub fn check_create(input: &CreateFunctionInput) -> Result<Required, RegistryErr
         runtime,
         handler,
     })
+}
+
+/// ApplicationLogLevel's values, and SystemLogLevel's.
+const APPLICATION_LOG_LEVELS: [&str; 6] = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"];
+const SYSTEM_LOG_LEVELS: [&str; 3] = ["DEBUG", "INFO", "WARN"];
+
+/// LoggingConfig after an update: `update`'s fields over `current`'s. Levels need the JSON
+/// format: set with Text they are refused; a JSON config gets Lambda's default (INFO) for a
+/// level it lacks, and a switch to Text drops them.
+fn logging_config(current: &Value, update: &Value) -> Result<Value, RegistryError> {
+    let mut merged = current.clone();
+    if let (Some(target), Some(source)) = (merged.as_object_mut(), update.as_object()) {
+        target.extend(source.clone());
+    }
+    let text = |field: &str| merged.get(field).and_then(Value::as_str).map(str::to_string);
+    let format = text("LogFormat").unwrap_or_else(|| "Text".to_string());
+    if !["Text", "JSON"].contains(&format.as_str()) {
+        return Err(invalid(format!("LogFormat {format} is not one of Text, JSON")));
+    }
+    for (field, allowed) in [
+        ("ApplicationLogLevel", &APPLICATION_LOG_LEVELS[..]),
+        ("SystemLogLevel", &SYSTEM_LOG_LEVELS[..]),
+    ] {
+        let Some(value) = merged.get(field) else {
+            continue;
+        };
+        match value.as_str() {
+            Some(level) if allowed.contains(&level) => {}
+            _ => {
+                return Err(invalid(format!(
+                    "1 validation error detected: Value '{}' at 'loggingConfig.{}' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
+                    value.as_str().unwrap_or_default(),
+                    lower_first(field),
+                    allowed.join(", ")
+                )));
+            }
+        }
+        if format != "JSON" && update.get(field).is_some() {
+            return Err(invalid(format!(
+                "LoggingConfig.{field} can be set only when LogFormat is JSON (it is {format})"
+            )));
+        }
+    }
+    if let Some(fields) = merged.as_object_mut() {
+        for field in ["ApplicationLogLevel", "SystemLogLevel"] {
+            if format == "JSON" {
+                fields.entry(field).or_insert_with(|| Value::from("INFO"));
+            } else {
+                fields.remove(field);
+            }
+        }
+    }
+    Ok(merged)
+}
+
+fn lower_first(name: &str) -> String {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .map(|c| c.to_ascii_lowercase().to_string() + chars.as_str())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod logging_tests {
+    use super::logging_config;
+    use serde_json::json;
+
+    #[test]
+    fn json_gets_default_levels_and_text_drops_them() {
+        let text = json!({ "LogFormat": "Text", "LogGroup": "/aws/lambda/f" });
+        let json = logging_config(&text, &json!({ "LogFormat": "JSON" })).expect("valid");
+        assert_eq!(
+            json,
+            json!({ "LogFormat": "JSON", "LogGroup": "/aws/lambda/f", "ApplicationLogLevel": "INFO", "SystemLogLevel": "INFO" })
+        );
+        let back = logging_config(&json, &json!({ "LogFormat": "Text" })).expect("valid");
+        assert_eq!(back, text);
+    }
+
+    #[test]
+    fn levels_need_json_and_lambdas_values() {
+        let text = json!({ "LogFormat": "Text" });
+        assert!(logging_config(&text, &json!({ "ApplicationLogLevel": "DEBUG" })).is_err());
+        let json = json!({ "LogFormat": "JSON" });
+        assert!(logging_config(&json, &json!({ "SystemLogLevel": "ERROR" })).is_err());
+        assert!(logging_config(&json, &json!({ "ApplicationLogLevel": "LOUD" })).is_err());
+        assert!(logging_config(&json, &json!({ "LogFormat": "XML" })).is_err());
+        let debug = logging_config(
+            &json,
+            &json!({ "ApplicationLogLevel": "DEBUG", "SystemLogLevel": "WARN" }),
+        )
+        .expect("valid");
+        assert_eq!(debug["ApplicationLogLevel"], "DEBUG");
+        assert_eq!(debug["SystemLogLevel"], "WARN");
+    }
 }

@@ -1,4 +1,4 @@
-// `console` as Lambda's Node runtime writes it (text log format):
+// `console` as Lambda's Node runtime writes it (text log format; JSON further down):
 //   <ISO timestamp>\t<request id>\t<LEVEL>\t<message>\n
 // with newlines inside the message turned into carriage returns, so that one call is one log
 // event. log/info/debug/trace go to stdout, warn/error to stderr. Before the first invocation
@@ -21,9 +21,28 @@ function line(level, message) {
   return `${new Date().toISOString()}\t${requestId}\t${level}\t${message.replace(/\n/g, '\r')}\n`;
 }
 
+// LoggingConfig's JSON format (Lambda sets AWS_LAMBDA_LOG_FORMAT and AWS_LAMBDA_LOG_LEVEL for it):
+// one object a line, and nothing below the level.
+const LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'];
+
+function jsonLine(level, message) {
+  const record = { timestamp: new Date().toISOString(), level, requestId, message };
+  return `${JSON.stringify(record)}\n`;
+}
+
+/** The line `emit` writes for `level` under the format in `env`, or null when it is filtered. */
+export function format(env, level, message) {
+  if (env.AWS_LAMBDA_LOG_FORMAT !== 'JSON') return line(level, message);
+  const threshold = LEVELS.indexOf((env.AWS_LAMBDA_LOG_LEVEL || 'INFO').toUpperCase());
+  if (LEVELS.indexOf(level) < threshold) return null;
+  return jsonLine(level, message);
+}
+
 /** Writes one log line at `level` (INFO, WARN, ERROR, DEBUG, TRACE, FATAL). */
 export function emit(level, message, fd = 1) {
-  writeStdio(fd, line(level, message));
+  // Read each time: the environment is the execution environment's, set after a snapshot.
+  const text = format(globalThis.process?.env ?? {}, level, message);
+  if (text !== null) writeStdio(fd, text);
 }
 
 const counts = new Map();
