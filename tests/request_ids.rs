@@ -182,6 +182,7 @@ async fn every_response_of_every_route_carries_its_own_request_id() {
     s.call(app, ("GET", "/health"), "/health", None, 200).await;
     s.call(app, ("GET", "/lambkin/pools"), "/lambkin/pools", None, 200)
         .await;
+    s.call(app, ("GET", "/metrics"), "/metrics", None, 200).await;
     let account = "/2016-08-19/account-settings";
     s.call(app, ("GET", account), account, None, 200).await;
     let account = "/2016-08-19/account-settings/";

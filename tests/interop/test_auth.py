@@ -155,6 +155,9 @@ def test_unsigned_requests_are_refused_but_health_answers(signed):
     )
     assert fetch(create)[0] == 403
     assert fetch(urllib.request.Request(f"{signed.endpoint}/health"))[0] == 200
+    # A Prometheus scraper cannot sign: the metrics answer unsigned too.
+    status, _, body = fetch(urllib.request.Request(f"{signed.endpoint}/metrics"))
+    assert status == 200 and body.endswith(b"# EOF\n"), body[-200:]
 
 
 def test_a_tampered_body_no_longer_matches_its_signature(signed, make_name):

@@ -450,14 +450,15 @@ fn check_presigned_window(
     Ok(())
 }
 
-/// Middleware: every API request must be signed when the server has keys. `/health` and
-/// function URLs (public or checked by their own AuthType) are let through.
+/// Middleware: every API request must be signed when the server has keys. `/health`, `/metrics`
+/// (scrapers cannot sign; it holds names and counts, no function's data) and function URLs
+/// (public or checked by their own AuthType) are let through.
 pub async fn require_signature(State(app): State<AppState>, request: Request, next: Next) -> Response {
     let Some(auth) = app.auth.as_ref() else {
         return next.run(request).await;
     };
     let path = request.uri().path();
-    if path == "/health" || path.starts_with("/lambda-url/") {
+    if path == "/health" || path == "/metrics" || path.starts_with("/lambda-url/") {
         return next.run(request).await;
     }
     match auth.verify(request, crate::server::MAX_BODY_BYTES).await {

@@ -2,7 +2,13 @@
 //! writer thread drains every [`DRAIN_EVERY`]: an invocation never waits on the disk nor wakes a
 //! thread, and the writer appends everything gathered with one write per stream. When the queue
 //! is full (the disk cannot keep up) a phase's log is dropped and counted rather than held.
+//!
+//! The queue is one byte buffer that the phases are copied into, swapped with the writer's
+//! (emptied, its capacity kept) on every drain: in the steady state an invocation allocates
+//! nothing for its log, and no allocation made on a request's thread is freed on the writer's
+//! (the allocator's cross-thread frees cost the front door more than the copy).
 
+use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
@@ -16,8 +22,9 @@ pub trait LogSink: Send + Sync + std::fmt::Debug {
     fn write(&self, group: &str, stream: &str, text: &str, started: SystemTime, ended: SystemTime);
 }
 
-/// How many phases may wait for the writer.
+/// How many phases, and how many bytes of them, may wait for the writer.
 const QUEUE: usize = 65_536;
+const QUEUE_BYTES: usize = 64 << 20;
 
 /// How often the writer drains the queue: what a reader waits at most, beyond the write itself.
 pub const DRAIN_EVERY: Duration = Duration::from_millis(25);
@@ -25,25 +32,46 @@ pub const DRAIN_EVERY: Duration = Duration::from_millis(25);
 /// How often the writer sweeps events past their retention.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
-/// A phase's log as the sandbox handed it over: split into events on the writer's thread.
+/// A phase's log as the sandbox handed it over (its group, stream and text are ranges of the
+/// queue's bytes): split into events on the writer's thread.
 struct Batch {
-    group: String,
-    stream: String,
-    text: String,
+    group: Range<usize>,
+    stream: Range<usize>,
+    text: Range<usize>,
     started: SystemTime,
     ended: SystemTime,
 }
 
+/// The phases waiting for the writer.
+#[derive(Default)]
+struct Queue {
+    bytes: String,
+    batches: Vec<Batch>,
+}
+
+impl Queue {
+    fn push(&mut self, text: &str) -> Range<usize> {
+        let start = self.bytes.len();
+        self.bytes.push_str(text);
+        start..self.bytes.len()
+    }
+
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.batches.clear();
+    }
+}
+
 #[derive(Default)]
 struct Shared {
-    /// A std mutex: held to push one phase or to swap the whole queue out, never across I/O.
-    queue: Mutex<Vec<Batch>>,
+    /// A std mutex: held to copy one phase in or to swap the whole queue out, never across I/O.
+    queue: Mutex<Queue>,
     dropped: AtomicU64,
     closed: AtomicBool,
 }
 
 impl Shared {
-    fn queue(&self) -> MutexGuard<'_, Vec<Batch>> {
+    fn queue(&self) -> MutexGuard<'_, Queue> {
         self.queue.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -94,26 +122,26 @@ impl LogWriter {
 
 impl LogSink for LogWriter {
     fn write(&self, group: &str, stream: &str, text: &str, started: SystemTime, ended: SystemTime) {
+        let mut queue = self.shared.queue();
+        if queue.batches.len() >= QUEUE || queue.bytes.len() + text.len() > QUEUE_BYTES {
+            drop(queue);
+            self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
         let batch = Batch {
-            group: group.to_string(),
-            stream: stream.to_string(),
-            text: text.to_string(),
+            group: queue.push(group),
+            stream: queue.push(stream),
+            text: queue.push(text),
             started,
             ended,
         };
-        let mut queue = self.shared.queue();
-        if queue.len() < QUEUE {
-            queue.push(batch);
-        } else {
-            drop(queue);
-            self.shared.dropped.fetch_add(1, Ordering::Relaxed);
-        }
+        queue.batches.push(batch);
     }
 }
 
 fn write_all(store: &LogStore, shared: &Shared) {
     let mut swept = Instant::now();
-    let mut gathered = Vec::new();
+    let mut gathered = Queue::default();
     loop {
         let closed = shared.closed.load(Ordering::Acquire);
         std::mem::swap(&mut gathered, &mut *shared.queue());
@@ -129,20 +157,23 @@ fn write_all(store: &LogStore, shared: &Shared) {
     }
 }
 
-/// Appends what was gathered, one append per stream, each stream's phases in the order they came.
-fn write_gathered(store: &LogStore, gathered: &mut Vec<Batch>) {
-    let mut streams: Vec<((String, String), Vec<events::Event>)> = Vec::new();
-    for batch in gathered.drain(..) {
-        let events = events::split(&batch.text, batch.started, batch.ended);
-        let key = (batch.group, batch.stream);
+/// Appends what was gathered, one append per stream, each stream's phases in the order they
+/// came; leaves the queue empty with its capacity.
+fn write_gathered(store: &LogStore, gathered: &mut Queue) {
+    let text = &gathered.bytes;
+    let mut streams: Vec<((&str, &str), Vec<events::Event>)> = Vec::new();
+    for batch in &gathered.batches {
+        let events = events::split(&text[batch.text.clone()], batch.started, batch.ended);
+        let key = (&text[batch.group.clone()], &text[batch.stream.clone()]);
         match streams.iter_mut().find(|(k, _)| *k == key) {
             Some((_, all)) => all.extend(events),
             None => streams.push((key, events)),
         }
     }
     for ((group, stream), events) in streams {
-        if let Err(e) = store.append(&group, &stream, &events, true) {
+        if let Err(e) = store.append(group, stream, &events, true) {
             tracing::warn!(%group, %stream, "log not kept: {e}");
         }
     }
+    gathered.clear();
 }
