@@ -22,8 +22,8 @@ done
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
 
 work=$(mktemp -d)
-pids=()
-trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+# start runs in a command substitution (a subshell): the servers' pids go through a file.
+trap 'kill $(cat "$work/pids" 2>/dev/null) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
@@ -34,25 +34,12 @@ start() {
     port=$(free_port)
     LAMBKIN_LOG=warn LAMBKIN_LOGS_MAX_MB=$logs_mb "$bin" serve --listen "127.0.0.1:$port" \
         --data-dir "$work/$name" >"$work/$name.log" 2>&1 &
-    pids+=($!)
+    echo $! >>"$work/pids"
     for _ in $(seq 100); do
         curl -sf "http://127.0.0.1:$port/health" >/dev/null && break
         sleep 0.1
     done
-    python3 - "$port" "$wasm" <<'PY'
-import sys, time, boto3
-port, wasm = sys.argv[1], sys.argv[2]
-client = boto3.client("lambda", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
-                      aws_access_key_id="x", aws_secret_access_key="x")
-client.create_function(FunctionName="hello", Role="arn:aws:iam::000000000000:role/bench",
-                       Runtime="provided.al2023", Handler="hello.wasm",
-                       Code={"ZipFile": open(wasm, "rb").read()})
-for _ in range(300):
-    if client.get_function_configuration(FunctionName="hello")["State"] == "Active":
-        break
-    time.sleep(0.05)
-assert client.invoke(FunctionName="hello", Payload=b'{"name":"load"}')["StatusCode"] == 200
-PY
+    python3 benches/deploy_hello.py "$port" "$wasm"
     echo "$port"
 }
 
