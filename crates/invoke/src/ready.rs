@@ -53,7 +53,11 @@ impl Ready {
             tracer,
             _slot,
         } = self;
-        let function = claim.function_name().to_string();
+        // Only a span names the function: no copy of the name when none is exported.
+        let function = match tracer {
+            Some(_) => claim.function_name().to_string(),
+            None => String::new(),
+        };
         let header = request
             .trace_id
             .as_deref()
