@@ -57,6 +57,22 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
     }
 }
 
+/// The request's headers and its whole body, as [`RawBody`] reads it: the headers moved out of
+/// the request rather than cloned, as the `HeaderMap` extractor would.
+pub struct HeadersAndBody(pub axum::http::HeaderMap, pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for HeadersAndBody {
+    type Rejection = ApiError;
+
+    async fn from_request(mut request: Request, state: &S) -> Result<Self, ApiError> {
+        let headers = std::mem::take(request.headers_mut());
+        Ok(HeadersAndBody(
+            headers,
+            Bytes::from_request(request, state).await?,
+        ))
+    }
+}
+
 impl From<QueryRejection> for ApiError {
     fn from(rejection: QueryRejection) -> Self {
         ApiError::InvalidParameterValue(rejection.body_text())

@@ -13,7 +13,7 @@ use axum::routing::post;
 use base64::Engine as _;
 
 use super::{ApiError, FunctionRef, Page};
-use crate::extract::{Path, Query, RawBody};
+use crate::extract::{HeadersAndBody, Path, Query};
 use crate::request_id::{RequestId, Trace};
 use crate::server::AppState;
 use lambkin_invoke::MAX_SYNC_PAYLOAD_BYTES;
@@ -120,8 +120,7 @@ async fn invoke(
     trace: Trace,
     Path(name): Path<String>,
     Query(page): Query<Page>,
-    headers: HeaderMap,
-    RawBody(payload): RawBody,
+    HeadersAndBody(headers, payload): HeadersAndBody,
 ) -> Result<Response, ApiError> {
     let function = FunctionRef::parse(&name, page.qualifier.as_deref(), &app.registry)?;
     let params = InvokeParams::parse(&headers, payload)?;

@@ -46,7 +46,12 @@ pub struct Trace {
 impl Trace {
     /// The header an invocation of this request is given: this request's span is its parent.
     pub fn for_invocation(&self) -> String {
-        self.header.with_parent(self.span_id).to_string()
+        self.invocation_header().to_string()
+    }
+
+    /// [`Trace::for_invocation`], unallocated.
+    pub fn invocation_header(&self) -> trace::EncodedHeader {
+        self.header.with_parent(self.span_id).encode()
     }
 }
 
@@ -198,7 +203,7 @@ where
         if let Some(header) = this.header.take() {
             response.headers_mut().insert(HEADER, header);
         }
-        if let Ok(trace) = HeaderValue::from_str(&this.trace.for_invocation()) {
+        if let Ok(trace) = HeaderValue::from_str(&this.trace.invocation_header()) {
             response.headers_mut().insert(TRACE_HEADER, trace);
         }
         if let Some(span) = this.exported.take() {

@@ -200,9 +200,12 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<AppState> {
     })))
 }
 
-/// The whole HTTP API.
+/// The whole HTTP API. The layers wrap the router as one service (outermost first: request ids,
+/// function URLs by Host, SigV4 on a signed server, the body limit, oversized bodies in the AWS
+/// format), not each route: `Router::layer` would box every layer into every route, and each
+/// request would clone and allocate through all of them.
 pub fn app(state: AppState) -> Router {
-    let api = Router::new()
+    let routes = Router::new()
         .route("/health", get(health))
         .route("/lambkin/pools", get(pools))
         .route("/metrics", get(metrics))
@@ -210,26 +213,23 @@ pub fn app(state: AppState) -> Router {
         // After the merge: it applies to the routes there are. axum's own 405 has an empty body.
         .method_not_allowed_fallback(unknown_operation)
         .fallback(unknown_operation)
-        .layer(tower::util::MapResponseLayer::new(aws_error_for_oversized_bodies))
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES));
+        .with_state(state.clone());
     // An anonymous server checks no signatures: no layer to pass through on every request.
-    let api = if state.auth.is_some() {
-        api.layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            crate::auth::require_signature,
-        ))
-    } else {
-        api
-    };
-    api.layer(axum::middleware::from_fn_with_state(
-        state.clone(),
-        crate::url_gateway::by_host,
-    ))
-    // Outermost: every response, the middlewares' own included, carries the request's id.
-    .layer(crate::request_id::RequestIdLayer {
-        telemetry: state.telemetry.clone(),
-    })
-    .with_state(state)
+    let signatures = state
+        .auth
+        .is_some()
+        .then(|| axum::middleware::from_fn_with_state(state.clone(), crate::auth::require_signature));
+    let stack = tower::ServiceBuilder::new()
+        // Outermost: every response, the middlewares' own included, carries the request's id.
+        .layer(crate::request_id::RequestIdLayer {
+            telemetry: state.telemetry.clone(),
+        })
+        .layer(crate::url_gateway::UrlHostLayer { app: state })
+        .option_layer(signatures)
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(tower::util::MapResponseLayer::new(aws_error_for_oversized_bodies))
+        .service(routes);
+    Router::new().fallback_service(stack)
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves; then stops accepting, lets requests in

@@ -8,7 +8,7 @@ use aws_smithy_types::event_stream::{Header, HeaderValue as FrameValue, Message}
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::json;
@@ -18,7 +18,7 @@ use tracing::Instrument as _;
 
 use super::invoke::{InvokeParams, log_tail};
 use super::{ApiError, FunctionRef, Page};
-use crate::extract::{Path, Query, RawBody};
+use crate::extract::{HeadersAndBody, Path, Query};
 use crate::request_id::{RequestId, Trace};
 use crate::server::AppState;
 use lambkin_invoke::stream::StreamEvent;
@@ -62,8 +62,7 @@ async fn invoke_with_response_stream(
     trace: Trace,
     Path(name): Path<String>,
     Query(page): Query<Page>,
-    headers: HeaderMap,
-    RawBody(payload): RawBody,
+    HeadersAndBody(headers, payload): HeadersAndBody,
 ) -> Result<Response, ApiError> {
     let function = FunctionRef::parse(&name, page.qualifier.as_deref(), &app.registry)?;
     let params = InvokeParams::parse(&headers, payload)?;

@@ -8,10 +8,11 @@ use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{Method, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use serde_json::json;
+use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument as _;
@@ -48,27 +49,66 @@ async fn by_path(
     serve(app, url_id, format!("/{rest}"), request).await
 }
 
-/// Middleware: a request for `{url-id}.lambda-url.{region}.localhost` (or the public template's
-/// host form) is a function URL's, whatever its path; anything else goes on to the API.
-pub async fn by_host(State(app): State<AppState>, request: Request, next: Next) -> Response {
-    let host = request.headers().get("host").and_then(|h| h.to_str().ok());
-    let url_id = host.and_then(|host| {
-        let localhost = host
-            .rsplit_once(':')
-            .map_or(host, |(host, _)| host)
-            .strip_suffix(".localhost")
-            .and_then(|host| host.strip_suffix(app.registry.region()))
-            .and_then(|host| host.strip_suffix(".lambda-url."));
-        localhost
-            .or_else(|| app.front_door.public_url.id_in_host(host))
-            .map(str::to_string)
-    });
-    match url_id {
-        Some(url_id) => {
-            let path = request.uri().path().to_string();
-            serve(app, url_id, path, request).await
+/// The URL id a request's Host names: `{url-id}.lambda-url.{region}.localhost` (any port), or
+/// the host form of the public URL template.
+fn url_id_in_host<'a>(app: &AppState, request: &'a Request) -> Option<&'a str> {
+    let host = request.headers().get("host")?.to_str().ok()?;
+    host.rsplit_once(':')
+        .map_or(host, |(host, _)| host)
+        .strip_suffix(".localhost")
+        .and_then(|host| host.strip_suffix(app.registry.region()))
+        .and_then(|host| host.strip_suffix(".lambda-url."))
+        .or_else(|| app.front_door.public_url.id_in_host(host))
+}
+
+/// A request whose Host names a function URL is that URL's, whatever its path; anything else
+/// goes on to the API. A tower layer rather than `axum::middleware::from_fn`, which would clone
+/// and box the API's stack on every request.
+#[derive(Clone)]
+pub struct UrlHostLayer {
+    pub app: AppState,
+}
+
+impl<S> tower::Layer<S> for UrlHostLayer {
+    type Service = UrlHosts<S>;
+
+    fn layer(&self, api: S) -> UrlHosts<S> {
+        UrlHosts {
+            api,
+            app: self.app.clone(),
         }
-        None => next.run(request).await,
+    }
+}
+
+#[derive(Clone)]
+pub struct UrlHosts<S> {
+    api: S,
+    app: AppState,
+}
+
+type UrlFuture = std::pin::Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+impl<S> tower::Service<Request> for UrlHosts<S>
+where
+    S: tower::Service<Request, Response = Response, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = futures::future::Either<S::Future, UrlFuture>;
+
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Infallible>> {
+        self.api.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let Some(url_id) = url_id_in_host(&self.app, &request).map(str::to_string) else {
+            return futures::future::Either::Left(self.api.call(request));
+        };
+        let path = request.uri().path().to_string();
+        let app = self.app.clone();
+        futures::future::Either::Right(Box::pin(
+            async move { Ok(serve(app, url_id, path, request).await) },
+        ))
     }
 }
 

@@ -93,19 +93,22 @@ impl Ready {
         // The guest's `_X_AMZN_TRACE_ID` names its Invoke span as the parent.
         let invoke_span = trace::new_span_id();
         request.trace_id = Some(header.with_parent(invoke_span).to_string());
-        let outcome = match lease.invoke(request).await {
+        let invocation = lease.invoke(request).await;
+        let failed = invocation.as_ref().is_none_or(|i| i.result.is_err());
+        spans.record(invoke_span, "Invoke", initialized, failed);
+        match invocation {
             Some(invocation) => {
-                metrics.invoked(invocation.report.duration, invocation.result.is_err());
+                metrics.invoked(invocation.report.duration, failed);
                 SyncResult {
-                    executed_version: executed_version.clone(),
-                    request_id: request_id.clone(),
+                    executed_version,
+                    request_id,
                     result: invocation.result,
                     log: invocation.log,
                 }
             }
             None => SyncResult {
-                executed_version: executed_version.clone(),
-                request_id: request_id.clone(),
+                executed_version,
+                request_id,
                 result: Err(FunctionError {
                     error_type: "Runtime.Unknown".into(),
                     error_message: "no execution environment".into(),
@@ -113,9 +116,7 @@ impl Ready {
                 }),
                 log: String::new(),
             },
-        };
-        spans.record(invoke_span, "Invoke", initialized, outcome.result.is_err());
-        outcome
+        }
     }
 }
 

@@ -60,9 +60,12 @@ pub fn split(text: &str, started: SystemTime, ended: SystemTime) -> Vec<Event> {
         last = timestamp.max(last);
         continuing = stamped.is_some();
         // Lambda's events end with the line's newline.
+        let mut message = String::with_capacity(line.len() + 1);
+        message.push_str(line);
+        message.push('\n');
         events.push(Event {
             timestamp: last,
-            message: format!("{line}\n"),
+            message,
         });
     }
     events

@@ -148,6 +148,9 @@ pub struct ExecutionEnvironment {
     pending_start: Option<Box<ColdStart>>,
     /// False once an unhandled error left the instance in an unknown state.
     reusable: bool,
+    /// The guest's context, kept from one invocation to the next: what is the environment's is
+    /// filled in once, what is the invocation's is written over its last value.
+    context: Context,
 }
 
 /// How an environment that was not provisioned started (Init, or the restore of a snapshot), told
@@ -274,6 +277,20 @@ impl ExecutionEnvironment {
         tmp: TmpDir,
         pending_start: Option<Box<ColdStart>>,
     ) -> ExecutionEnvironment {
+        let spec = &function.spec;
+        let context = Context {
+            request_id: String::new(),
+            deadline_ms: 0,
+            invoked_function_arn: spec.function_arn.clone(),
+            function_name: spec.name.clone(),
+            function_version: spec.version.clone(),
+            memory_limit_mb: spec.memory_mb,
+            log_group_name: env_vars::log_group(spec),
+            log_stream_name: log_stream.clone(),
+            client_context: None,
+            identity: None,
+            trace_id: None,
+        };
         ExecutionEnvironment {
             function: function.clone(),
             store,
@@ -283,6 +300,7 @@ impl ExecutionEnvironment {
             _tmp: tmp,
             pending_start,
             reusable: true,
+            context,
         }
     }
 
@@ -373,27 +391,31 @@ impl ExecutionEnvironment {
         let request_id = request
             .request_id
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        let context = Context {
-            request_id: request_id.clone(),
-            deadline_ms: epoch_millis(SystemTime::now() + timeout),
-            invoked_function_arn: request
+        let context = &mut self.context;
+        overwrite(&mut context.request_id, &request_id);
+        context.deadline_ms = epoch_millis(SystemTime::now() + timeout);
+        overwrite(
+            &mut context.invoked_function_arn,
+            request
                 .invoked_function_arn
-                .unwrap_or_else(|| spec.function_arn.clone()),
-            function_name: spec.name.clone(),
-            function_version: spec.version.clone(),
-            memory_limit_mb: spec.memory_mb,
-            log_group_name: env_vars::log_group(spec),
-            log_stream_name: self.log_stream.clone(),
-            client_context: request.client_context,
-            identity: None,
-            trace_id: Some(request.trace_id.unwrap_or_else(new_trace_id)),
-        };
+                .as_deref()
+                .unwrap_or(&spec.function_arn),
+        );
+        context.client_context = request.client_context;
+        context.trace_id = Some(request.trace_id.unwrap_or_else(new_trace_id));
         let started = Instant::now();
         let began = SystemTime::now();
         arm(&mut self.store, timeout, request.stream);
         let result = if self.reusable {
-            self.call_handle(&request.payload, &context, &request_id, timeout)
-                .await
+            call_handle(
+                &self.bindings,
+                &mut self.store,
+                &mut self.reusable,
+                &request.payload,
+                &self.context,
+                timeout,
+            )
+            .await
         } else {
             // An instance that trapped is in an unknown state: it never runs again.
             Err(FunctionError::new(
@@ -447,42 +469,56 @@ impl ExecutionEnvironment {
             report,
         }
     }
+}
 
-    /// Calls the guest's `handle` under the timeout and names what went wrong.
-    async fn call_handle(
-        &mut self,
-        payload: &[u8],
-        context: &Context,
-        request_id: &str,
-        timeout: Duration,
-    ) -> Result<Vec<u8>, FunctionError> {
-        let call = self.bindings.call_handle(&mut self.store, payload, context);
-        let answer = tokio::time::timeout(timeout + GRACE, call).await;
-        // A streaming function invoked without a stream: what it wrote is the response.
-        let unstreamed = std::mem::take(&mut self.store.data_mut().unstreamed);
-        let answer = match answer {
-            Ok(Ok(Ok(_))) if !unstreamed.is_empty() => Ok(Ok(Ok(unstreamed))),
-            other => other,
-        };
-        match answer {
-            Ok(Ok(Ok(body))) if body.len() > MAX_RESPONSE_BYTES => Err(FunctionError::new(
-                "Function.ResponseSizeTooLarge",
-                format!(
-                    "Response payload size ({} bytes) exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes).",
-                    body.len()
-                ),
-            )),
-            Ok(Ok(Ok(body))) => Ok(body),
-            Ok(Ok(Err(handled))) => Err(FunctionError::from(handled)),
-            Ok(Err(trap)) => {
-                self.reusable = false;
-                Err(unhandled(&mut self.store, &trap, request_id, timeout))
-            }
-            Err(_) => {
-                self.reusable = false;
-                Err(timed_out(request_id, timeout))
-            }
+/// Calls the guest's `handle` under the timeout and names what went wrong; an unhandled error
+/// marks the environment not `reusable`.
+async fn call_handle(
+    bindings: &Function,
+    store: &mut wasmtime::Store<EnvState>,
+    reusable: &mut bool,
+    payload: &[u8],
+    context: &Context,
+    timeout: Duration,
+) -> Result<Vec<u8>, FunctionError> {
+    let request_id = context.request_id.as_str();
+    let answer = tokio::time::timeout(
+        timeout + GRACE,
+        bindings.call_handle(&mut *store, payload, context),
+    )
+    .await;
+    // A streaming function invoked without a stream: what it wrote is the response.
+    let unstreamed = std::mem::take(&mut store.data_mut().unstreamed);
+    let answer = match answer {
+        Ok(Ok(Ok(_))) if !unstreamed.is_empty() => Ok(Ok(Ok(unstreamed))),
+        other => other,
+    };
+    match answer {
+        Ok(Ok(Ok(body))) if body.len() > MAX_RESPONSE_BYTES => Err(FunctionError::new(
+            "Function.ResponseSizeTooLarge",
+            format!(
+                "Response payload size ({} bytes) exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes).",
+                body.len()
+            ),
+        )),
+        Ok(Ok(Ok(body))) => Ok(body),
+        Ok(Ok(Err(handled))) => Err(FunctionError::from(handled)),
+        Ok(Err(trap)) => {
+            *reusable = false;
+            Err(unhandled(store, &trap, request_id, timeout))
         }
+        Err(_) => {
+            *reusable = false;
+            Err(timed_out(request_id, timeout))
+        }
+    }
+}
+
+/// Replaces `text` with `with`, in the capacity it has.
+fn overwrite(text: &mut String, with: &str) {
+    if text != with {
+        text.clear();
+        text.push_str(with);
     }
 }
 

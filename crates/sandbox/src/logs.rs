@@ -128,7 +128,15 @@ impl Report {
     }
 
     pub fn line(&self) -> String {
-        let mut line = format!(
+        let mut line = String::with_capacity(192);
+        self.write_line(&mut line);
+        line
+    }
+
+    /// [`Report::line`], written onto the end of `out`.
+    pub fn write_line(&self, out: &mut String) {
+        let _ = write!(
+            out,
             "REPORT RequestId: {}\tDuration: {:.2} ms\tBilled Duration: {} ms\tMemory Size: {} MB\tMax Memory Used: {} MB",
             self.request_id,
             millis(self.duration),
@@ -137,18 +145,17 @@ impl Report {
             self.max_memory_used_mb,
         );
         if let Some(init) = self.init_duration {
-            let _ = write!(line, "\tInit Duration: {:.2} ms", millis(init));
+            let _ = write!(out, "\tInit Duration: {:.2} ms", millis(init));
         }
         // SnapStart bills the restore apart from the invocation.
         if let Some(restore) = self.restore_duration {
             let _ = write!(
-                line,
+                out,
                 "\tRestore Duration: {:.2} ms\tBilled Restore Duration: {} ms",
                 millis(restore),
                 billed_ms(restore)
             );
         }
-        line
     }
 }
 
@@ -203,7 +210,8 @@ pub fn invocation_log(
         let _ = writeln!(log, "{error}");
     }
     let _ = writeln!(log, "END RequestId: {}", report.request_id);
-    let _ = writeln!(log, "{}", report.line());
+    report.write_line(&mut log);
+    log.push('\n');
     log
 }
 

@@ -105,26 +105,84 @@ impl TraceHeader {
 fn parse_root(value: &str) -> Option<u128> {
     let mut parts = value.split('-');
     let (version, time, id) = (parts.next()?, parts.next()?, parts.next()?);
-    let well_formed = version == "1"
-        && parts.next().is_none()
-        && time.len() == 8
-        && id.len() == 24
-        && time.chars().chain(id.chars()).all(|c| c.is_ascii_hexdigit());
-    let root = u128::from_str_radix(&format!("{time}{id}"), 16).ok()?;
+    let well_formed = version == "1" && parts.next().is_none() && time.len() == 8 && id.len() == 24;
+    let root = (u128::from(hex_digits(time)?) << 96) | hex_digits(id)?;
     (well_formed && root != 0).then_some(root)
+}
+
+/// Hex digits only (no sign, unlike `from_str_radix`), at most 32 of them.
+fn hex_digits(text: &str) -> Option<u128> {
+    text.bytes().try_fold(0u128, |n, digit| {
+        let value = (digit as char).to_digit(16)?;
+        Some((n << 4) | u128::from(value))
+    })
+}
+
+/// The longest header [`TraceHeader::encode`] writes: root, parent and sampled flag.
+const ENCODED_MAX: usize = "Root=1-".len() + 8 + 1 + 24 + ";Parent=".len() + 16 + ";Sampled=1".len();
+
+/// A header's text, written into a buffer of its own: the front door writes one or two per
+/// request, and `format!` would allocate several times for each.
+pub struct EncodedHeader {
+    bytes: [u8; ENCODED_MAX],
+    len: usize,
+}
+
+impl EncodedHeader {
+    fn push(&mut self, text: &[u8]) {
+        self.bytes[self.len..self.len + text.len()].copy_from_slice(text);
+        self.len += text.len();
+    }
+
+    /// The low `digits` hex digits of `value`, most significant first.
+    fn push_hex(&mut self, value: u128, digits: usize) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        for shift in (0..digits).rev() {
+            self.bytes[self.len] = HEX[((value >> (4 * shift)) & 0xf) as usize];
+            self.len += 1;
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Only ASCII is ever pushed; an error here would be a bug in `encode`, so none is shown.
+        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
+    }
+}
+
+impl std::ops::Deref for EncodedHeader {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl TraceHeader {
+    /// The header's text, without allocating.
+    pub fn encode(&self) -> EncodedHeader {
+        let mut out = EncodedHeader {
+            bytes: [0; ENCODED_MAX],
+            len: 0,
+        };
+        out.push(b"Root=1-");
+        out.push_hex(self.root >> 96, 8);
+        out.push(b"-");
+        out.push_hex(self.root, 24);
+        if let Some(parent) = self.parent {
+            out.push(b";Parent=");
+            out.push_hex(u128::from(parent), 16);
+        }
+        match self.sampled {
+            Some(true) => out.push(b";Sampled=1"),
+            Some(false) => out.push(b";Sampled=0"),
+            None => {}
+        }
+        out
+    }
 }
 
 impl fmt::Display for TraceHeader {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let hex = format!("{:032x}", self.root);
-        write!(f, "Root=1-{}-{}", &hex[..8], &hex[8..])?;
-        if let Some(parent) = self.parent {
-            write!(f, ";Parent={parent:016x}")?;
-        }
-        match self.sampled {
-            Some(sampled) => write!(f, ";Sampled={}", u8::from(sampled)),
-            None => Ok(()),
-        }
+        f.write_str(&self.encode())
     }
 }
 
@@ -311,9 +369,24 @@ mod tests {
             "Root=1-5759e988-bd862e3fe1be46a99427279",
             "Root=1-5759e98g-bd862e3fe1be46a994272793",
             "Root=1-00000000-000000000000000000000000",
+            "Root=1-+759e988-bd862e3fe1be46a994272793",
+            "Root=1-5759e988-+d862e3fe1be46a994272793",
         ] {
             assert_eq!(TraceHeader::parse(text), None, "{text}");
         }
+    }
+
+    #[test]
+    fn the_longest_header_fits_its_buffer() {
+        let header = TraceHeader {
+            root: u128::MAX,
+            parent: Some(u64::MAX),
+            sampled: Some(false),
+        };
+        let text = "Root=1-ffffffff-ffffffffffffffffffffffff;Parent=ffffffffffffffff;Sampled=0";
+        assert_eq!(&*header.encode(), text);
+        assert_eq!(text.len(), ENCODED_MAX);
+        assert_eq!(TraceHeader::parse(text), Some(header));
     }
 
     #[test]
