@@ -149,8 +149,9 @@ pub struct ExecutionEnvironment {
     /// False once an unhandled error left the instance in an unknown state.
     reusable: bool,
     /// The guest's context, kept from one invocation to the next: what is the environment's is
-    /// filled in once, what is the invocation's is written over its last value.
-    context: Context,
+    /// filled in once, what is the invocation's is written over its last value. Boxed, as
+    /// `pending_start` is.
+    context: Box<Context>,
 }
 
 /// How an environment that was not provisioned started (Init, or the restore of a snapshot), told
@@ -278,7 +279,7 @@ impl ExecutionEnvironment {
         pending_start: Option<Box<ColdStart>>,
     ) -> ExecutionEnvironment {
         let spec = &function.spec;
-        let context = Context {
+        let context = Box::new(Context {
             request_id: String::new(),
             deadline_ms: 0,
             invoked_function_arn: spec.function_arn.clone(),
@@ -290,7 +291,7 @@ impl ExecutionEnvironment {
             client_context: None,
             identity: None,
             trace_id: None,
-        };
+        });
         ExecutionEnvironment {
             function: function.clone(),
             store,

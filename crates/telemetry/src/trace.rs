@@ -106,7 +106,7 @@ fn parse_root(value: &str) -> Option<u128> {
     let mut parts = value.split('-');
     let (version, time, id) = (parts.next()?, parts.next()?, parts.next()?);
     let well_formed = version == "1" && parts.next().is_none() && time.len() == 8 && id.len() == 24;
-    let root = (u128::from(hex_digits(time)?) << 96) | hex_digits(id)?;
+    let root = (hex_digits(time)? << 96) | hex_digits(id)?;
     (well_formed && root != 0).then_some(root)
 }
 
