@@ -6,6 +6,9 @@
 //!   one at a time by four tasks per worker of a tokio runtime with one or two worker threads —
 //!   how cold starts scale with cores; before them, the median ratio of paired 1- and 2-worker
 //!   rounds is printed as `fresh environments, 2 vs 1 workers: …x`;
+//! - `fresh_environments/floor_{1,2}_threads`: the same cold starts through bare wasmtime on the
+//!   same engine (`lambkin_sandbox::floor`), and before them lambkin's figure as a multiple of
+//!   the floor's, from alternating rounds: `fresh environments vs floor, N workers: …x`;
 //! - before the benchmarks, the resident memory one idle `hello` environment adds (RSS growth
 //!   over 500 idle environments, divided by 500), printed as `idle environment: … KiB`.
 //!
@@ -15,14 +18,18 @@
 //!
 //! Run: `cargo bench -p lambkin-host --bench environments`
 
+#[path = "support/paired.rs"]
+mod paired;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use lambkin_sandbox::floor::Floor;
 use lambkin_sandbox::{
     ExecutionEnvironment, FunctionSpec, Initialization, InvokeRequest, PreparedFunction, Sandbox,
     SandboxConfig,
 };
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -150,6 +157,8 @@ fn environments(c: &mut Criterion) {
     ));
     let sandbox = new_sandbox();
     let hello = prepare(&sandbox, &hello_wasm, "hello", false);
+    let floor =
+        Arc::new(Floor::new(&sandbox, &sandbox.load(&hello_wasm).expect("compiles")).expect("links bare"));
     let pools = [1usize, 2].map(|threads| {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads)
@@ -158,43 +167,91 @@ fn environments(c: &mut Criterion) {
             .expect("tokio runtime");
         (threads, runtime)
     });
-    print_paired_scaling(&pools, &hello);
+    let lambkin = {
+        let hello = hello.clone();
+        move || {
+            let hello = hello.clone();
+            async move { cold_start(&hello, Initialization::OnDemand).await }
+        }
+    };
+    let bare = move || {
+        let floor = floor.clone();
+        async move {
+            let mut instance = floor.start().await.expect("floor init");
+            instance
+                .call(br#"{"name":"bench","index":7}"#, "bench")
+                .await
+                .expect("floor handle");
+        }
+    };
+    const ROUNDS: usize = 15;
+    const COUNT: u64 = 16_384;
+    type Batch<'a> = &'a dyn Fn(&tokio::runtime::Runtime, usize, u64);
+    let rate = |(threads, pool): &(usize, tokio::runtime::Runtime), start: Batch| {
+        let started = Instant::now();
+        start(pool, *threads, COUNT);
+        COUNT as f64 / started.elapsed().as_secs_f64()
+    };
+    let lambkin_batch = |pool: &tokio::runtime::Runtime, threads, count| {
+        fresh_environments(pool, threads, count, lambkin.clone())
+    };
+    let floor_batch = |pool: &tokio::runtime::Runtime, threads, count| {
+        fresh_environments(pool, threads, count, bare.clone())
+    };
+    let scaling = paired::paired(
+        ROUNDS,
+        || rate(&pools[1], &lambkin_batch),
+        || rate(&pools[0], &lambkin_batch),
+    );
+    eprintln!(
+        "fresh environments, 2 vs 1 workers: {scaling}; medians {:.0}/s and {:.0}/s",
+        scaling.median_b, scaling.median_a
+    );
+    for pool in &pools {
+        // Rates: the floor's over lambkin's is lambkin's time as a multiple of the floor's.
+        let vs_floor = paired::paired(ROUNDS, || rate(pool, &floor_batch), || rate(pool, &lambkin_batch));
+        eprintln!(
+            "fresh environments vs floor, {} workers: {vs_floor}; medians {:.0}/s (lambkin) and {:.0}/s (floor)",
+            pool.0, vs_floor.median_b, vs_floor.median_a
+        );
+    }
 
     let batch = 1024u64;
     let mut group = c.benchmark_group("fresh_environments");
     group.throughput(Throughput::Elements(batch));
-    for (threads, pool) in &pools {
-        group.bench_function(format!("{threads}_threads"), |b| {
-            b.iter_custom(|iterations| {
-                let started = Instant::now();
-                for _ in 0..iterations {
-                    fresh_environments(pool, *threads, &hello, batch);
-                }
-                started.elapsed()
-            })
-        });
+    for (name, start) in [("", &lambkin_batch as Batch), ("floor_", &floor_batch)] {
+        for (threads, pool) in &pools {
+            group.bench_function(format!("{name}{threads}_threads"), |b| {
+                b.iter_custom(|iterations| {
+                    let started = Instant::now();
+                    for _ in 0..iterations {
+                        start(pool, *threads, batch);
+                    }
+                    started.elapsed()
+                })
+            });
+        }
     }
     group.finish();
 }
 
-/// `count` cold starts of `function` on `pool`. Four tasks per worker take the next cold start
+/// `count` cold starts by `start` on `pool`. Four tasks per worker take the next cold start
 /// from one shared counter until all are done: a worker never idles while another still has a
 /// share queued (cold starts of `hello` don't yield, so a fixed share per task would leave one
 /// worker finishing a task on its own at the end).
-fn fresh_environments(
-    pool: &tokio::runtime::Runtime,
-    threads: usize,
-    function: &Arc<PreparedFunction>,
-    count: u64,
-) {
+fn fresh_environments<F, Fut>(pool: &tokio::runtime::Runtime, threads: usize, count: u64, start: F)
+where
+    F: Fn() -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = ()> + Send,
+{
     let next = Arc::new(AtomicU64::new(0));
     pool.block_on(async {
         let handles: Vec<_> = (0..4 * threads)
             .map(|_| {
-                let (function, next) = (function.clone(), next.clone());
+                let (start, next) = (start.clone(), next.clone());
                 tokio::spawn(async move {
                     while next.fetch_add(1, Ordering::Relaxed) < count {
-                        cold_start(&function, Initialization::OnDemand).await;
+                        start().await;
                     }
                 })
             })
@@ -203,37 +260,6 @@ fn fresh_environments(
             handle.await.expect("cold start task");
         }
     });
-}
-
-/// On this VM, runs of one build moved the 2-worker criterion figure by ±15% while the 1-worker
-/// figure held, so the ratio of two figures measured seconds apart is noisy. Rounds that run
-/// 1 and 2 workers back to back share the conditions; the median of their ratios is printed as
-/// `fresh environments, 2 vs 1 workers: …`.
-fn print_paired_scaling(pools: &[(usize, tokio::runtime::Runtime); 2], function: &Arc<PreparedFunction>) {
-    const ROUNDS: usize = 15;
-    const COUNT: u64 = 16_384;
-    let rate = |(threads, pool): &(usize, tokio::runtime::Runtime)| {
-        let started = Instant::now();
-        fresh_environments(pool, *threads, function, COUNT);
-        COUNT as f64 / started.elapsed().as_secs_f64()
-    };
-    rate(&pools[1]); // warm-up: slots, spare directories, allocator arenas
-    let rounds: Vec<(f64, f64)> = (0..ROUNDS).map(|_| (rate(&pools[0]), rate(&pools[1]))).collect();
-    let sorted = |values: &mut dyn Iterator<Item = f64>| {
-        let mut values: Vec<f64> = values.collect();
-        values.sort_by(f64::total_cmp);
-        values
-    };
-    let ratios = sorted(&mut rounds.iter().map(|(one, two)| two / one));
-    let one = sorted(&mut rounds.iter().map(|r| r.0))[ROUNDS / 2];
-    let two = sorted(&mut rounds.iter().map(|r| r.1))[ROUNDS / 2];
-    eprintln!(
-        "fresh environments, 2 vs 1 workers: {:.2}x (median of {ROUNDS} paired rounds of {COUNT}; \
-         medians {one:.0}/s and {two:.0}/s; ratios {:.2}x to {:.2}x)",
-        ratios[ROUNDS / 2],
-        ratios[0],
-        ratios[ROUNDS - 1],
-    );
 }
 
 criterion_group!(benches, environments);

@@ -11,6 +11,7 @@ mod compile;
 mod engine;
 mod env_vars;
 mod environment;
+pub mod floor;
 mod limits;
 pub mod log_format;
 pub mod logs;
