@@ -137,13 +137,9 @@ fn events_accepted_before_sigterm_are_delivered_after_a_restart() {
     terminate(&server);
     let (status, _) = exits(&mut server, Duration::from_secs(10));
     assert!(status.success(), "{status}");
-    let queued = std::fs::read_dir(data.path().join("queue"))
-        .expect("queue directory")
-        .filter(|e| {
-            e.as_ref()
-                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "json"))
-        })
-        .count();
+    let queued = lambkin_invoke::journal::pending_events(&data.path().join("queue"))
+        .expect("the queue's journal")
+        .len();
     assert!(
         queued > 0 && queued <= ids.len(),
         "{queued} events left queued of {}",

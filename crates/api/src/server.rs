@@ -157,18 +157,14 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<AppState> {
         account_id: config.account_id,
         account_concurrency: config.account_concurrency,
         limits: config.limits,
+        refresh_every: config.store_refresh,
     })
     .await
     .context("opening the registry")?;
     let queue_dir = config.data_dir.join("queue");
-    std::fs::create_dir_all(&queue_dir).with_context(|| format!("creating {}", queue_dir.display()))?;
-    // fsync: an event is on disk, not only in the page cache, before its 202.
-    let queue_store = object_store::local::LocalFileSystem::new_with_prefix(&queue_dir)
-        .with_context(|| format!("opening the queue at {}", queue_dir.display()))?
-        .with_fsync(true);
-    let events = AsyncQueue::open(Arc::new(queue_store))
+    let events = AsyncQueue::open(&queue_dir)
         .await
-        .context("reading the async queue")?;
+        .with_context(|| format!("opening the async queue at {}", queue_dir.display()))?;
     let lifecycle =
         lambkin_invoke::lifecycle::spawn(registry.clone(), config.sandbox.clone(), lifecycle_jobs);
     let invoker = Arc::new(Invoker::new(

@@ -9,6 +9,7 @@
 //! - [`capacity`]: the node's budget of environments, shared by every pool (LRU eviction).
 //! - [`concurrency`]: the account-wide limit and reserved concurrency.
 //! - [`queue`]: the durable queue of asynchronous events ([`queue::AsyncQueue`]).
+//! - [`journal`]: the queue's append-only log on local disk, one fsync per batch of changes.
 //! - [`worker`]: delivers queued events with retries, and their records to destinations.
 //! - [`record`]: the invocation record that destinations receive.
 //! - [`Ready`] (`ready.rs`): a version about to run; its run counted in the metrics and traced
@@ -20,6 +21,7 @@ pub mod capacity;
 pub mod concurrency;
 mod error;
 pub mod hot_reload;
+pub mod journal;
 pub mod lifecycle;
 pub mod pool;
 pub mod queue;

@@ -1,17 +1,15 @@
 //! The asynchronous event queue: accepted events are durable before the 202.
 //!
-//! Each event is one document `<id>.json` on an object store (the node's `<data-dir>/queue`),
-//! written before the 202, rewritten when its next attempt is scheduled and deleted once the
-//! event is done. In memory a heap orders the events by when they are due. On start every
-//! document is read back, so a crash loses nothing that was accepted; an event whose delivery was
-//! cut short runs again (at least once, as Lambda warns).
+//! Each event is stored in the node's journal (`<data-dir>/queue`, see [`crate::journal`]) before
+//! the 202, stored again when its next attempt is scheduled and marked finished once it is done.
+//! In memory a heap orders the events by when they are due. On start the journal is read back,
+//! so a crash loses nothing that was accepted; an event whose delivery was cut short runs again
+//! (at least once, as Lambda warns).
 
-use futures::TryStreamExt;
-use object_store::path::Path as StorePath;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -19,13 +17,14 @@ use tokio::sync::Notify;
 
 use super::record::AttemptResponse;
 use crate::error::QueueError;
+use crate::journal::Journal;
 
 /// One accepted event, as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct QueuedEvent {
-    /// The document's key; for a function target also the invocation's request id, the same
-    /// across retries.
+    /// The event's key in the journal; for a function target also the invocation's request id,
+    /// the same across retries.
     pub id: String,
     pub target: Target,
     /// The event, as JSON text.
@@ -97,7 +96,7 @@ struct Scheduled {
 }
 
 pub struct AsyncQueue {
-    store: Arc<dyn ObjectStore>,
+    journal: Journal,
     /// Due times of the events waiting; the events themselves are in `waiting`.
     schedule: std::sync::Mutex<Schedule>,
     /// Told when an event is added, so the worker re-reads the earliest due time.
@@ -115,25 +114,18 @@ struct Schedule {
 }
 
 impl AsyncQueue {
-    /// Opens the queue on `store`, scheduling every event it holds.
-    pub async fn open(store: Arc<dyn ObjectStore>) -> anyhow::Result<Arc<AsyncQueue>> {
+    /// Opens the queue whose journal is in `dir`, scheduling every event it holds.
+    pub async fn open(dir: &Path) -> anyhow::Result<Arc<AsyncQueue>> {
+        let dir = dir.to_path_buf();
+        let (journal, events) = tokio::task::spawn_blocking(move || Journal::open(&dir)).await??;
         let queue = Arc::new(AsyncQueue {
-            store,
+            journal,
             schedule: std::sync::Mutex::default(),
             wake: Notify::new(),
             seq: AtomicU64::new(0),
         });
-        let metas: Vec<_> = queue.store.list(None).try_collect().await?;
-        for meta in metas
-            .into_iter()
-            .filter(|m| m.location.as_ref().ends_with(".json"))
-        {
-            let bytes = queue.store.get(&meta.location).await?.bytes().await?;
-            match serde_json::from_slice::<QueuedEvent>(&bytes) {
-                Ok(event) => queue.push(event),
-                // A document cut short can only be one whose 202 was never sent.
-                Err(e) => tracing::warn!(key = %meta.location, "skipping an unreadable queued event: {e}"),
-            }
+        for event in events {
+            queue.push(event);
         }
         Ok(queue)
     }
@@ -154,12 +146,9 @@ impl AsyncQueue {
 
     /// Forgets a finished event.
     pub async fn complete(&self, id: &str) -> Result<(), QueueError> {
-        let finished = self.store.delete(&key(id)).await;
+        let finished = self.journal.done(id).await;
         self.release();
-        match finished {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(QueueError(e.to_string())),
-        }
+        finished
     }
 
     /// Stores the event's new state and schedules it again at its `due_ms`.
@@ -224,12 +213,7 @@ impl AsyncQueue {
     }
 
     async fn persist(&self, event: &QueuedEvent) -> Result<(), QueueError> {
-        let json = serde_json::to_vec(event).map_err(|e| QueueError(e.to_string()))?;
-        self.store
-            .put(&key(&event.id), PutPayload::from(json))
-            .await
-            .map_err(|e| QueueError(e.to_string()))?;
-        Ok(())
+        self.journal.put(event).await
     }
 
     /// One event handed out by `next_due` is finished (done or rescheduled).
@@ -243,17 +227,9 @@ impl AsyncQueue {
     }
 }
 
-fn key(id: &str) -> StorePath {
-    StorePath::from(format!("{id}.json"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn local(dir: &std::path::Path) -> Arc<dyn ObjectStore> {
-        Arc::new(object_store::local::LocalFileSystem::new_with_prefix(dir).expect("store"))
-    }
 
     fn event(id: &str, due_ms: u64) -> QueuedEvent {
         let mut e = QueuedEvent::new(
@@ -270,7 +246,7 @@ mod tests {
     #[tokio::test]
     async fn events_come_out_in_due_order_and_survive_reopening() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let queue = AsyncQueue::open(local(dir.path())).await.expect("open");
+        let queue = AsyncQueue::open(dir.path()).await.expect("open");
         let now = now_ms();
         queue.enqueue(event("late", now + 150)).await.expect("enqueue");
         queue.enqueue(event("early", now)).await.expect("enqueue");
@@ -278,7 +254,7 @@ mod tests {
         assert_eq!(queue.next_due().await.id, "early");
         queue.complete("early").await.expect("complete");
         // Reopened (as after a crash): only the unfinished event is there, and waits its turn.
-        let reopened = AsyncQueue::open(local(dir.path())).await.expect("reopen");
+        let reopened = AsyncQueue::open(dir.path()).await.expect("reopen");
         assert_eq!(reopened.depth(), 1);
         let started = std::time::Instant::now();
         let late = reopened.next_due().await;
@@ -293,12 +269,12 @@ mod tests {
     #[tokio::test]
     async fn a_retry_is_stored_with_its_new_state() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let queue = AsyncQueue::open(local(dir.path())).await.expect("open");
+        let queue = AsyncQueue::open(dir.path()).await.expect("open");
         queue.enqueue(event("e", now_ms())).await.expect("enqueue");
         let mut e = queue.next_due().await;
         e.attempts = 2;
         queue.retry(e.clone()).await.expect("retry");
-        let reopened = AsyncQueue::open(local(dir.path())).await.expect("reopen");
+        let reopened = AsyncQueue::open(dir.path()).await.expect("reopen");
         assert_eq!(reopened.next_due().await, e);
     }
 }
