@@ -76,6 +76,12 @@ pub async fn run(args: ServeArgs, runtimes: &[Embedded]) -> anyhow::Result<()> {
     let state = server::start(ServerConfig {
         sandbox: sandbox.clone(),
         store: open_store(&args)?,
+        // Several nodes may share an S3 store; a local one belongs to this node.
+        store_refresh: args
+            .store
+            .as_deref()
+            .is_some_and(|url| url.starts_with("s3://"))
+            .then_some(lambkin_registry::REFRESH_EVERY),
         buckets: match args.store.as_deref() {
             Some(url) if url.starts_with("s3://") => Buckets::S3,
             _ => Buckets::Local(local_store(&data_dir.join("buckets"))?),

@@ -94,6 +94,7 @@ pub async fn start_with(dir: &Path, settings: Settings) -> AppState {
     server::start(ServerConfig {
         sandbox: sandbox(),
         store: settings.store.unwrap_or_else(|| local("store")),
+        store_refresh: None,
         buckets: Buckets::Local(local("buckets")),
         data_dir: dir.to_path_buf(),
         region: "us-east-1".into(),

@@ -119,7 +119,7 @@ impl From<RegistryError> for ApiError {
             RegistryError::NotFound(m) => ApiError::ResourceNotFound(m),
             RegistryError::ProvisionedConfigNotFound(m) => ApiError::ProvisionedConcurrencyConfigNotFound(m),
             RegistryError::CodeSigningConfigNotFound(m) => ApiError::CodeSigningConfigNotFound(m),
-            RegistryError::Conflict(m) => ApiError::ResourceConflict(m),
+            RegistryError::Conflict(m) | RegistryError::Raced(m) => ApiError::ResourceConflict(m),
             RegistryError::PreconditionFailed(m) => ApiError::PreconditionFailed(m),
             RegistryError::TooLarge(m) => ApiError::RequestEntityTooLarge(m),
             RegistryError::InvalidPackage(m) => ApiError::InvalidZipFile(m),

@@ -117,6 +117,8 @@ pub struct ServerConfig {
     pub sandbox: Sandbox,
     /// The system of record (registry documents, code, layers).
     pub store: Arc<dyn ObjectStore>,
+    /// Set when other nodes share `store` (S3): how often to read their writes.
+    pub store_refresh: Option<std::time::Duration>,
     pub buckets: Buckets,
     /// Local state: unpacked layers (`opt/`) and the node's async queue (`queue/`).
     pub data_dir: PathBuf,

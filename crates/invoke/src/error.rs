@@ -52,7 +52,9 @@ impl InvokeError {
             self,
             InvokeError::Throttled(_)
                 | InvokeError::Internal(_)
-                | InvokeError::Registry(RegistryError::Conflict(_) | RegistryError::Storage(_))
+                | InvokeError::Registry(
+                    RegistryError::Conflict(_) | RegistryError::Raced(_) | RegistryError::Storage(_)
+                )
         )
     }
 

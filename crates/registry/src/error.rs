@@ -18,6 +18,9 @@ pub enum RegistryError {
     /// The resource exists, or is in a state that does not allow the operation.
     #[error("{0}")]
     Conflict(String),
+    /// Another node changed the same function at the same moment and its write won.
+    #[error("{0}")]
+    Raced(String),
     /// The RevisionId given is not the current one.
     #[error("{0}")]
     PreconditionFailed(String),

@@ -14,7 +14,7 @@ use crate::model::{EnvironmentResponse, EphemeralStorage, FunctionConfiguration}
 use crate::{Registry, RegistryError, package, validate};
 
 /// The configuration fields CreateFunction and UpdateFunctionConfiguration share.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ConfigurationInput {
     pub role: Option<String>,
@@ -38,13 +38,13 @@ pub struct ConfigurationInput {
     pub revision_id: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 pub struct EnvironmentInput {
     #[serde(rename = "Variables", default)]
     pub variables: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct SnapStartInput {
     #[serde(rename = "ApplyOn")]
     pub apply_on: String,

@@ -334,7 +334,18 @@ impl Registry {
         Ok(response)
     }
 
+    /// UpdateFunctionConfiguration; done again when another node's write to the function won
+    /// the race (its RevisionId, if given, is then checked against the winner's).
     pub async fn update_function_configuration(
+        &self,
+        name: &str,
+        input: ConfigurationInput,
+    ) -> Result<FunctionConfiguration, RegistryError> {
+        self.retrying(|| self.update_function_configuration_once(name, input.clone()))
+            .await
+    }
+
+    async fn update_function_configuration_once(
         &self,
         name: &str,
         input: ConfigurationInput,

@@ -8,7 +8,9 @@
 //! insert only, never across an `.await`; writes of one function are serialised by that
 //! function's own async lock, held from reading its record to storing the new one, so a slow
 //! store delays only that function's writes. The record becomes visible (and the generation
-//! moves) only once it is stored.
+//! moves) only once it is stored. On a store shared by several nodes (S3), a function's writes
+//! are also compared with the store's copy, and each node reads the others' writes every second
+//! (see [`shared`]).
 //!
 //! Layout in the store:
 //! - `functions/<name>.json`: a [`FunctionRecord`] ($LATEST, versions, aliases, settings);
@@ -41,6 +43,7 @@ pub mod policies;
 pub mod provisioned;
 pub mod runtimes;
 pub mod settings;
+mod shared;
 pub mod tags;
 pub mod urls;
 pub mod validate;
@@ -68,6 +71,7 @@ pub use model::{AliasConfiguration, Cors, FunctionConfiguration, FunctionRecord,
 pub use policies::PermissionInput;
 pub use provisioned::ProvisionedTarget;
 pub use settings::{ACCOUNT_CONCURRENCY, AccountSettings};
+pub use shared::REFRESH_EVERY;
 pub use urls::{UrlInput, UrlTarget};
 pub use versions::{InvocationRoute, InvocationTarget, PublishInput};
 
@@ -92,6 +96,9 @@ pub struct RegistryConfig {
     /// The account's concurrency limit, out of which reserved concurrency is carved.
     pub account_concurrency: u32,
     pub limits: RegistryLimits,
+    /// Set when other nodes share the store: how often to read their writes (whose writes
+    /// are then compared with the store's copy).
+    pub refresh_every: Option<std::time::Duration>,
 }
 
 /// Caps on what the account may keep, so that no client can exhaust the store.
@@ -168,6 +175,10 @@ pub struct Registry {
     /// invoker's cached routes are checked against, so the invoke path reads the registry only
     /// after a change (a route read at generation `g` saw every change up to `g`).
     generation: std::sync::atomic::AtomicU64,
+    /// Set when the store is shared with other nodes: see [`shared`].
+    refresh_every: Option<std::time::Duration>,
+    /// This node's clock of what it learnt of the shared store (see [`shared`]).
+    stamp: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Default)]
@@ -188,6 +199,8 @@ struct State {
     /// CreateFunction calls past the cap check and not yet finished: counted with `functions`
     /// against the cap, so creates racing under different names cannot pass it together.
     creating: usize,
+    /// On a shared store: each function document's ETag as this node last saw it.
+    known: HashMap<String, shared::Known>,
 }
 
 /// A place under the function cap held by a CreateFunction until it ends, stored or failed.
@@ -210,12 +223,15 @@ impl Registry {
     pub async fn open(config: RegistryConfig) -> anyhow::Result<(Arc<Registry>, LifecycleJobs)> {
         let store = config.store;
         let mut state = State::default();
-        for (key, bytes) in read_all(store.as_ref(), "functions").await? {
+        let shared = config.refresh_every.is_some();
+        for (key, e_tag, bytes) in read_all_tagged(store.as_ref(), "functions").await? {
             let record: FunctionRecord = serde_json::from_slice(&bytes)
                 .map_err(|e| anyhow::anyhow!("corrupt registry document {key}: {e}"))?;
-            state
-                .functions
-                .insert(record.latest.configuration.function_name.clone(), record);
+            let name = record.latest.configuration.function_name.clone();
+            if shared {
+                state.known.insert(name.clone(), shared::Known::at_open(e_tag));
+            }
+            state.functions.insert(name, record);
         }
         for (key, bytes) in read_all(store.as_ref(), "counters").await? {
             state
@@ -287,7 +303,10 @@ impl Registry {
             layer_writer: tokio::sync::Mutex::new(()),
             csc_writer: tokio::sync::Mutex::new(()),
             generation: std::sync::atomic::AtomicU64::new(0),
+            refresh_every: config.refresh_every,
+            stamp: std::sync::atomic::AtomicU64::new(0),
         });
+        Registry::watch(&registry);
         // Activations and snapshots a crash interrupted are done again.
         for job in unsettled {
             registry.schedule(job);
@@ -452,25 +471,6 @@ impl Registry {
         self.generation.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 
-    async fn persist(&self, record: &FunctionRecord) -> Result<(), RegistryError> {
-        let name = &record.latest.configuration.function_name;
-        let json = serde_json::to_vec_pretty(record).map_err(|e| RegistryError::Storage(e.to_string()))?;
-        let path = StorePath::from(format!("functions/{name}.json"));
-        self.store
-            .put(&path, PutPayload::from(json))
-            .await
-            .map_err(store_error)?;
-        Ok(())
-    }
-
-    async fn forget(&self, name: &str) -> Result<(), RegistryError> {
-        let path = StorePath::from(format!("functions/{name}.json"));
-        match self.store.delete(&path).await {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(store_error(e)),
-        }
-    }
-
     async fn persist_counter(&self, name: &str, last: u64) -> Result<(), RegistryError> {
         let path = StorePath::from(format!("counters/{name}.json"));
         self.store
@@ -482,25 +482,47 @@ impl Registry {
 
     /// Applies `change` to the stored record of `function` and persists it if `change` says
     /// it changed anything. A function since deleted is left alone.
+    /// Tried again on the fresh record when another node's write won the race.
     pub(crate) async fn update_record(
         &self,
         function: &str,
-        change: impl FnOnce(&mut FunctionRecord) -> bool,
+        mut change: impl FnMut(&mut FunctionRecord) -> bool,
     ) -> Result<(), RegistryError> {
-        let _writer = self.writer(function).await;
-        let Ok(mut record) = self.stored(function) else {
-            return Ok(());
-        };
-        if change(&mut record) {
-            self.persist(&record).await?;
-            self.commit(record);
+        let mut attempt = 1;
+        loop {
+            let _writer = self.writer(function).await;
+            let Ok(mut record) = self.stored(function) else {
+                return Ok(());
+            };
+            if !change(&mut record) {
+                return Ok(());
+            }
+            match self.persist(&record).await {
+                Ok(()) => {
+                    self.commit(record);
+                    return Ok(());
+                }
+                Err(RegistryError::Raced(_)) if attempt < shared::ATTEMPTS => attempt += 1,
+                Err(e) => return Err(e),
+            }
         }
-        Ok(())
     }
 }
 
 /// Every JSON document under `prefix`, with its key.
 async fn read_all(store: &dyn ObjectStore, prefix: &str) -> anyhow::Result<Vec<(String, Bytes)>> {
+    let documents = read_all_tagged(store, prefix).await?;
+    Ok(documents
+        .into_iter()
+        .map(|(key, _, bytes)| (key, bytes))
+        .collect())
+}
+
+/// Every JSON document under `prefix`, with its key and the ETag of the copy read.
+async fn read_all_tagged(
+    store: &dyn ObjectStore,
+    prefix: &str,
+) -> anyhow::Result<Vec<(String, Option<String>, Bytes)>> {
     let prefix = StorePath::from(prefix);
     let metas: Vec<_> = store.list(Some(&prefix)).try_collect().await?;
     let mut out = Vec::with_capacity(metas.len());
@@ -508,8 +530,9 @@ async fn read_all(store: &dyn ObjectStore, prefix: &str) -> anyhow::Result<Vec<(
         .into_iter()
         .filter(|m| m.location.as_ref().ends_with(".json"))
     {
-        let bytes = store.get(&meta.location).await?.bytes().await?;
-        out.push((meta.location.to_string(), bytes));
+        let fetched = store.get(&meta.location).await?;
+        let e_tag = fetched.meta.e_tag.clone();
+        out.push((meta.location.to_string(), e_tag, fetched.bytes().await?));
     }
     Ok(out)
 }

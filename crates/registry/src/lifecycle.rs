@@ -192,4 +192,4 @@ pub(crate) fn unsettled_jobs<'a>(records: impl Iterator<Item = &'a FunctionRecor
 
 #[cfg(test)]
 #[path = "lifecycle_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -10,17 +10,26 @@ use super::*;
 use crate::{Buckets, PublishInput, RegistryConfig, RegistryLimits};
 
 /// A component header followed by `tag`: enough for the registry, which never compiles.
-fn code(tag: &str) -> String {
+pub(crate) fn code(tag: &str) -> String {
     let mut wasm = b"\0asm\x0d\0\x01\0".to_vec();
     wasm.extend_from_slice(tag.as_bytes());
     base64::engine::general_purpose::STANDARD.encode(wasm)
 }
 
 async fn open(store: &Arc<InMemory>) -> (Arc<Registry>, LifecycleJobs) {
+    open_shared(store, None).await
+}
+
+/// A registry on `store`, shared with other nodes when `refresh_every` is set.
+pub(crate) async fn open_shared(
+    store: &Arc<InMemory>,
+    refresh_every: Option<std::time::Duration>,
+) -> (Arc<Registry>, LifecycleJobs) {
     let store: Arc<dyn ObjectStore> = store.clone();
     Registry::open(RegistryConfig {
         store,
         buckets: Buckets::Local(Arc::new(InMemory::new())),
+        refresh_every,
         opt_root: std::env::temp_dir().join("lambkin-registry-tests-opt"),
         task_root: std::env::temp_dir().join("lambkin-registry-tests-task"),
         runtimes: Vec::new(),
@@ -35,7 +44,7 @@ async fn open(store: &Arc<InMemory>) -> (Arc<Registry>, LifecycleJobs) {
     .expect("open the registry")
 }
 
-async fn create(registry: &Arc<Registry>, name: &str, tag: &str) -> String {
+pub(crate) async fn create(registry: &Arc<Registry>, name: &str, tag: &str) -> String {
     let input = serde_json::from_value(serde_json::json!({
         "FunctionName": name,
         "Role": "arn:aws:iam::000000000000:role/lambda-role",

@@ -9,7 +9,7 @@ use super::{Registry, new_revision, now_timestamp, validate};
 use crate::RegistryError;
 use crate::tags::EGRESS_TAG;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct PublishInput {
     pub code_sha256: Option<String>,
@@ -213,12 +213,24 @@ impl Registry {
         }
     }
 
+    /// PublishVersion; done again when another node's write to the function won the race.
     pub async fn publish_version(
         self: &Arc<Self>,
         name: &str,
         input: PublishInput,
     ) -> Result<FunctionConfiguration, RegistryError> {
+        self.retrying(|| self.publish_version_once(name, input.clone()))
+            .await
+    }
+
+    async fn publish_version_once(
+        self: &Arc<Self>,
+        name: &str,
+        input: PublishInput,
+    ) -> Result<FunctionConfiguration, RegistryError> {
         let _writer = self.writer(name).await;
+        // Another node may have published since this one last looked: start from the store's.
+        self.read_again(name).await?;
         let mut record = self.stored(name)?;
         let published = self.publish_locked(&mut record, Some(input)).await?;
         self.persist(&record).await?;
@@ -252,11 +264,8 @@ impl Registry {
             "--max-versions",
         )?;
         let number = self
-            .read()
-            .counters
-            .get(&name)
-            .copied()
-            .unwrap_or(0)
+            .last_version_number(&name)
+            .await?
             .max(record.versions.keys().last().copied().unwrap_or(0))
             + 1;
         let mut version = record.latest.clone();
