@@ -4,9 +4,10 @@ use std::collections::BTreeMap;
 
 use super::{FunctionSpec, Initialization, LogFormat};
 
-/// Everything the guest's environment holds: Lambda's defaults, the function's variables (which
-/// may override the unreserved defaults), then the reserved variables (which always win).
-pub fn environment_for(spec: &FunctionSpec, log_stream: &str, kind: Initialization) -> Vec<(String, String)> {
+/// What every environment of a function holds, computed once per prepared version: Lambda's
+/// defaults, the function's variables (which may override the unreserved defaults), then the
+/// reserved variables (which always win) but for the two of [`per_environment`].
+pub fn function_environment(spec: &FunctionSpec) -> Vec<(String, String)> {
     let mut env: BTreeMap<String, String> = [
         ("LANG", "en_US.UTF-8"),
         ("TZ", ":UTC"),
@@ -27,9 +28,7 @@ pub fn environment_for(spec: &FunctionSpec, log_stream: &str, kind: Initializati
         ("AWS_LAMBDA_FUNCTION_NAME", spec.name.clone()),
         ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", spec.memory_mb.to_string()),
         ("AWS_LAMBDA_FUNCTION_VERSION", spec.version.clone()),
-        ("AWS_LAMBDA_INITIALIZATION_TYPE", kind.as_str().to_string()),
         ("AWS_LAMBDA_LOG_GROUP_NAME", log_group(spec)),
-        ("AWS_LAMBDA_LOG_STREAM_NAME", log_stream.to_string()),
         ("LAMBDA_TASK_ROOT", "/var/task".to_string()),
         ("LAMBDA_RUNTIME_DIR", "/var/runtime".to_string()),
     ];
@@ -45,7 +44,21 @@ pub fn environment_for(spec: &FunctionSpec, log_stream: &str, kind: Initializati
     if let Some((runtime, _)) = &spec.managed_runtime {
         env.insert("AWS_EXECUTION_ENV".into(), format!("AWS_Lambda_{runtime}"));
     }
+    for own in PER_ENVIRONMENT {
+        env.remove(own);
+    }
     env.into_iter().collect()
+}
+
+/// The reserved variables that differ between one environment of a function and the next.
+const PER_ENVIRONMENT: [&str; 2] = ["AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_STREAM_NAME"];
+
+/// Their values for one environment, set after [`function_environment`].
+pub fn per_environment(log_stream: &str, kind: Initialization) -> [(&'static str, &str); 2] {
+    [
+        (PER_ENVIRONMENT[0], kind.as_str()),
+        (PER_ENVIRONMENT[1], log_stream),
+    ]
 }
 
 pub fn log_group(spec: &FunctionSpec) -> String {
@@ -66,12 +79,23 @@ mod tests {
     #[test]
     fn reserved_variables_win_over_the_functions_own() {
         let mut spec = FunctionSpec::new("f", "eu-west-1", "000000000000");
-        spec.environment = vars(&[("TZ", "Europe/Paris"), ("AWS_REGION", "nowhere")]);
-        let env: BTreeMap<_, _> = environment_for(&spec, "stream", Initialization::OnDemand)
-            .into_iter()
-            .collect();
+        spec.environment = vars(&[
+            ("TZ", "Europe/Paris"),
+            ("AWS_REGION", "nowhere"),
+            ("AWS_LAMBDA_LOG_STREAM_NAME", "mine"),
+        ]);
+        let mut env: BTreeMap<_, _> = function_environment(&spec).into_iter().collect();
+        assert!(
+            !env.contains_key("AWS_LAMBDA_LOG_STREAM_NAME"),
+            "set per environment"
+        );
+        for (key, value) in per_environment("stream", Initialization::OnDemand) {
+            env.insert(key.to_string(), value.to_string());
+        }
         assert_eq!(env["TZ"], "Europe/Paris");
         assert_eq!(env["AWS_REGION"], "eu-west-1");
         assert_eq!(env["AWS_LAMBDA_FUNCTION_NAME"], "f");
+        assert_eq!(env["AWS_LAMBDA_LOG_STREAM_NAME"], "stream");
+        assert_eq!(env["AWS_LAMBDA_INITIALIZATION_TYPE"], "on-demand");
     }
 }

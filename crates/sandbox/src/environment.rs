@@ -323,7 +323,8 @@ impl ExecutionEnvironment {
         };
         let outbound = Outbound::new(profile, function.sandbox.inner.egress.clone(), log.clone());
         let mut wasi = WasiCtxBuilder::new();
-        wasi.envs(&env_vars::environment_for(spec, &log_stream, kind))
+        wasi.envs(&function.environment)
+            .envs(&env_vars::per_environment(&log_stream, kind))
             .stdout(log.clone())
             .stderr(log.clone())
             // Every TCP bind, connect and listen goes through the address check: without a

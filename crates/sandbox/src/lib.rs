@@ -199,6 +199,8 @@ pub struct PreparedFunction {
     /// (the function then has no network, and each Init says why).
     egress: Result<Option<Arc<lambkin_egress::Profile>>, String>,
     pre: FunctionPre<EnvState>,
+    /// The environment variables all its environments share (see [`env_vars`]).
+    environment: Vec<(String, String)>,
     sandbox: Sandbox,
     /// Keeps the code shared while this version is prepared (see [`Sandbox::load`]).
     _code: Arc<Code>,
@@ -403,6 +405,7 @@ impl Sandbox {
                 .ok_or_else(|| name.clone()),
         };
         Ok(Arc::new(PreparedFunction {
+            environment: env_vars::function_environment(&spec),
             spec,
             egress,
             pre,
