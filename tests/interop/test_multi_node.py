@@ -13,7 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from conftest import unique_name
-from helpers import wait_for
+from helpers import create_function, wait_for
 from test_s3_store import s3, s3_endpoint, s3_node, wait_active  # noqa: F401 (fixtures)
 
 # What the README promises: another node's write is visible within this bound.
@@ -80,15 +80,7 @@ def error_code(result) -> str | None:
 def test_a_write_on_one_node_is_seen_and_served_by_the_other(nodes, echo_wasm):
     a, b = nodes
     name = unique_name("shared")
-    a.client.create_function(
-        FunctionName=name,
-        Role="arn:aws:iam::000000000000:role/lambda-role",
-        Runtime="provided.al2023",
-        Handler="echo.wasm",
-        Code={"ZipFile": echo_wasm},
-        Environment={"Variables": {"STAGE": "one"}},
-    )
-    wait_active(a.client, name)
+    create_function(a.client, name, echo_wasm, Environment={"Variables": {"STAGE": "one"}})
 
     def listed_on_b():
         names = [f["FunctionName"] for f in b.client.list_functions()["Functions"]]
@@ -117,14 +109,7 @@ def test_a_write_on_one_node_is_seen_and_served_by_the_other(nodes, echo_wasm):
 def test_racing_writes_lose_nothing_and_reuse_no_version(nodes, hello_wasm):
     a, b = nodes
     name = unique_name("race")
-    a.client.create_function(
-        FunctionName=name,
-        Role="arn:aws:iam::000000000000:role/lambda-role",
-        Runtime="provided.al2023",
-        Handler="hello.wasm",
-        Code={"ZipFile": hello_wasm},
-    )
-    wait_active(a.client, name)
+    create_function(a.client, name, hello_wasm)
     visible(lambda: b.client.get_function_configuration(FunctionName=name)["State"] == "Active", "B sees it")
 
     for round_ in range(5):

@@ -6,6 +6,7 @@
 
 use crate::bindings::lambkin::function::{runtime, types};
 use crate::bindings::{Function, FunctionPre};
+use crate::outbound::{IoFuture, SendFuture};
 use crate::{Code, Sandbox, SandboxError};
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime::{Engine, Store};
@@ -36,9 +37,6 @@ pub struct FloorState {
 
 /// wasi:http's hooks for a floor: every request is refused (hello sends none).
 struct NoRequests;
-
-type IoFuture = Box<dyn Future<Output = Result<(), HttpError>> + Send>;
-type SendFuture = Box<dyn Future<Output = Result<(http::Response<WasiBody>, IoFuture), HttpError>> + Send>;
 
 impl WasiHttpHooks for NoRequests {
     fn send_request(

@@ -109,8 +109,9 @@ fn refuse(shared: &EgressShared, log: &LogBuffer, denial: &Denial) -> HttpError 
     HttpError::InternalError(Some(denial.to_string()))
 }
 
-type IoFuture = Box<dyn Future<Output = Result<(), HttpError>> + Send>;
-type SendFuture = Box<dyn Future<Output = Result<(http::Response<WasiBody>, IoFuture), HttpError>> + Send>;
+pub(crate) type IoFuture = Box<dyn Future<Output = Result<(), HttpError>> + Send>;
+pub(crate) type SendFuture =
+    Box<dyn Future<Output = Result<(http::Response<WasiBody>, IoFuture), HttpError>> + Send>;
 
 impl WasiHttpHooks for Outbound {
     fn send_request(
